@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Warden: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "warden",
+        abstract: "A sandboxed multi-tenant worker supervisor.",
+        subcommands: [JailCommand.self, PolicyCommand.self, ServeCommand.self, TenantCommand.self, KeyCommand.self]
+    )
+}

@@ -1,0 +1,277 @@
+import CSandbox
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the payload reads on stdin.
+public enum JailInput: Sendable {
+    case null
+    case bytes([UInt8])
+    /// A descriptor of the caller's (for example 0 to pass a terminal through).
+    case fileDescriptor(Int32)
+}
+
+public enum OutputStream: Sendable { case stdout, stderr }
+
+/// A finished run: the result and whatever output was kept.
+public struct JailOutcome: Sendable {
+    public var result: JailResult
+    public var stdout: [UInt8]
+    public var stderr: [UInt8]
+}
+
+/// Starts programs in jails and reports how they ended. One instance serves
+/// many concurrent runs; it owns the pool of cgroups they run in.
+public final class Jail: Sendable {
+    public let facts: HostFacts
+    /// nil when cgroups are not available or writable (rootless).
+    public let cgroups: CgroupPool?
+
+    /// - Parameters:
+    ///   - cgroupRoot: the cgroup hierarchy; nil runs without cgroups.
+    ///   - cgroupParent: the group under which this instance makes its slots.
+    public init(cgroupRoot: String? = "/sys/fs/cgroup", cgroupParent: String = "warden") throws(SandboxError) {
+        let facts = HostFacts.probe(cgroupRoot: cgroupRoot ?? "/sys/fs/cgroup")
+        self.facts = facts
+        if cgroupRoot != nil, let host = facts.cgroups, facts.cgroupsWritable {
+            cgroups = try CgroupPool(host: host, parent: cgroupParent)
+        } else {
+            cgroups = nil
+        }
+    }
+
+    /// Runs `config` to the end. `onOutput` sees each chunk as it arrives
+    /// (only the part within the output limit); `keepOutput` keeps it in the outcome.
+    public func run(_ config: JailConfig, stdin: JailInput = .null, keepOutput: Bool = true,
+                    onOutput: ((OutputStream, UnsafeRawBufferPointer) -> Void)? = nil) -> JailOutcome {
+        let start = Clock.now()
+        do {
+            return try runChecked(config, stdin: stdin, keepOutput: keepOutput, onOutput: onOutput, start: start)
+        } catch {
+            return JailOutcome(result: .setupError("\(error)", wallMs: Clock.elapsedMs(since: start)), stdout: [], stderr: [])
+        }
+    }
+
+    private func runChecked(_ config: JailConfig, stdin: JailInput, keepOutput: Bool,
+                            onOutput: ((OutputStream, UnsafeRawBufferPointer) -> Void)?,
+                            start: UInt64) throws(SandboxError) -> JailOutcome {
+        let executable = try resolve(config.command, path: config.environment["PATH"] ?? "/usr/bin:/bin")
+        let steps = try RootLayout.steps(for: config)
+        let identity = try IdentityPlan.make(for: config, isRoot: facts.isRoot)
+
+        let slot = try cgroups?.acquire()
+        defer { if let slot { cgroups?.release(slot) } }
+        try slot?.prepare(config.limits)
+
+        var fds = DescriptorSet()
+        defer { fds.closeAll() }
+        let (outRead, outWrite) = try fds.pipe()
+        let (errRead, errWrite) = try fds.pipe()
+        var stdinFd: Int32
+        var stdinWriter: Int32 = -1
+        switch stdin {
+        case .null: stdinFd = try fds.open("/dev/null", O_RDONLY)
+        case .fileDescriptor(let fd): stdinFd = fd
+        case .bytes(let data):
+            let (r, w) = try fds.pipe()
+            stdinFd = r
+            stdinWriter = w
+            if data.isEmpty { fds.close(w); stdinWriter = -1 }
+        }
+        var joinFd: Int32 = -1
+        if case .join(let path) = config.network { joinFd = try fds.open(path, O_RDONLY) }
+
+        let arena = CArena()
+        var mounts = steps.map { step -> wd_mount in
+            var m = wd_mount()
+            m.kind = step.kind
+            m.source = arena.optionalString(step.source)
+            m.is_dir = step.isDirectory ? 1 : 0
+            m.flags = step.flags
+            m.mode = step.mode
+            m.target = UnsafePointer(arena.string(step.target))
+            if let data = step.data {
+                m.data = UnsafePointer(arena.bytes(data))
+                m.data_len = data.count
+            }
+            return m
+        }
+        var rlimits = rlimitList(config.limits, slot: slot)
+        let procsFds = slot?.procsFds ?? []
+        let environment = config.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+
+        var c = wd_config()
+        c.path = UnsafePointer(arena.string(executable))
+        c.argv = UnsafePointer(arena.stringArray([config.command] + config.arguments))
+        c.envp = UnsafePointer(arena.stringArray(environment))
+        c.cwd = UnsafePointer(arena.string(config.workingDirectory))
+        c.hostname = UnsafePointer(arena.string(config.hostname))
+        c.staging_dir = UnsafePointer(arena.string("/tmp"))
+        c.root_options = UnsafePointer(arena.string("size=1m,mode=0755"))
+        c.root_readonly = 1
+        c.mounts = UnsafePointer(arena.array(mounts))
+        c.n_mounts = mounts.count
+        c.rlimits = UnsafePointer(arena.array(rlimits))
+        c.n_rlimits = rlimits.count
+        if let program = config.seccomp {
+            let bpf = arena.array(program.bytes)
+            c.bpf = UnsafeRawPointer(bpf)
+            c.bpf_len = program.instructionCount
+            c.seccomp_notify = program.reportsKills ? 1 : 0
+        }
+        c.new_net = config.network == .isolated ? 1 : 0
+        c.join_netns_fd = joinFd
+        c.cgroup_v2_fd = slot?.directoryFd ?? -1
+        c.cgroup_procs_fds = UnsafePointer(arena.array(procsFds))
+        c.n_cgroup_procs = procsFds.count
+        c.uid_map = UnsafePointer(arena.string(identity.uidMap))
+        c.gid_map = UnsafePointer(arena.string(identity.gidMap))
+        c.deny_setgroups = identity.denySetgroups ? 1 : 0
+        c.init_uid = identity.initUid
+        c.init_gid = identity.initGid
+        c.uid = config.uid
+        c.gid = config.gid
+        c.cap_last = HostFacts.lastCapability
+        c.stdin_fd = stdinFd
+        c.stdout_fd = outWrite
+        c.stderr_fd = errWrite
+        c.extra_fds = UnsafePointer(arena.array(config.extraFileDescriptors))
+        c.n_extra_fds = config.extraFileDescriptors.count
+        c.new_session = 1
+        mounts.removeAll()
+        rlimits.removeAll()
+
+        var spawned = wd_spawned()
+        var rc: Int32 = 0
+        SpawnThread.shared.perform { rc = wd_spawn(&c, &spawned) }
+        withExtendedLifetime(arena) {}
+        if rc != 0 {
+            let message = withUnsafeBytes(of: spawned.error) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            return JailOutcome(result: .setupError(explain(message, errno: spawned.error_errno, identity: identity),
+                                                   wallMs: Clock.elapsedMs(since: start)),
+                               stdout: [], stderr: [])
+        }
+        let setupMs = Clock.elapsedMs(since: start)
+        // The child holds its own copies now.
+        fds.close(outWrite)
+        fds.close(errWrite)
+        if case .fileDescriptor = stdin {} else { fds.close(stdinFd) }
+        fds.adopt(spawned.pidfd)
+        fds.adopt(spawned.report_fd)
+
+        var watch = Supervision(pidfd: spawned.pidfd, stdout: outRead, stderr: errRead, stdinWriter: stdinWriter,
+                                limits: config.limits, slot: slot, start: start, keepOutput: keepOutput)
+        if case .bytes(let data) = stdin { watch.pendingInput = data }
+        watch.run(onOutput: onOutput)
+        if stdinWriter >= 0 { fds.close(stdinWriter) }
+
+        let report = readReport(spawned.report_fd)
+        _ = wd_reap(spawned.pid)
+        let wallMs = Clock.elapsedMs(since: start)
+        let usage = slot?.usage()
+        var result = ResultBuilder(report: report, usage: usage, watch: watch, wallMs: wallMs,
+                                   cgroupCPU: slot?.accountsCPU ?? false).build()
+        result.setupMs = setupMs
+        return JailOutcome(result: result, stdout: watch.stdoutData, stderr: watch.stderrData)
+    }
+
+    private func rlimitList(_ limits: Limits, slot: CgroupSlot?) -> [wd_rlimit] {
+        var list = [
+            wd_rlimit(resource: Int32(RLIMIT_CORE.rawValue), soft: 0, hard: 0),
+            wd_rlimit(resource: Int32(RLIMIT_NOFILE.rawValue), soft: UInt64(limits.openFiles), hard: UInt64(limits.openFiles)),
+        ]
+        if let fsize = limits.fileSizeBytes {
+            list.append(wd_rlimit(resource: Int32(RLIMIT_FSIZE.rawValue), soft: UInt64(fsize), hard: UInt64(fsize)))
+        }
+        if let stack = limits.stackBytes {
+            list.append(wd_rlimit(resource: Int32(RLIMIT_STACK.rawValue), soft: UInt64(stack), hard: UInt64(stack)))
+        }
+        let cgroupControllers = slot?.host.controllers ?? []
+        if let pids = limits.pids, !cgroupControllers.contains("pids") {
+            list.append(wd_rlimit(resource: Int32(__RLIMIT_NPROC.rawValue), soft: UInt64(pids), hard: UInt64(pids)))
+        }
+        if let cpuMs = limits.cpuTimeMs, slot == nil {
+            let seconds = UInt64((cpuMs + 999) / 1000)
+            list.append(wd_rlimit(resource: Int32(RLIMIT_CPU.rawValue), soft: seconds, hard: seconds + 1))
+        }
+        return list
+    }
+
+    /// Finds the program on the host: the jail's system directories mirror the host's paths.
+    private func resolve(_ command: String, path: String) throws(SandboxError) -> String {
+        if command.contains("/") { return command }
+        for dir in path.split(separator: ":") {
+            let candidate = "\(dir)/\(command)"
+            if access(candidate, X_OK) == 0, !HostFile.isDirectory(candidate) { return candidate }
+        }
+        throw SandboxError.invalidConfig("command \(command) was not found in the jail's PATH (\(path))")
+    }
+
+    private func explain(_ message: String, errno err: Int32, identity: IdentityPlan) -> String {
+        if message.hasPrefix("open bind source"), err == EACCES, let base = identity.hostBase {
+            return "\(message) (the jail's ids map to host uids from \(base): make the source reachable by them)"
+        }
+        if message.hasPrefix("clone3"), err == EPERM || err == ENOSPC {
+            return "\(message) (user namespaces may be disabled: see /proc/sys/user/max_user_namespaces)"
+        }
+        return message
+    }
+
+    private func readReport(_ fd: Int32) -> wd_report? {
+        var report = wd_report()
+        let n = withUnsafeMutableBytes(of: &report) { raw -> Int in
+            var got = 0
+            while got < raw.count {
+                let r = read(fd, raw.baseAddress! + got, raw.count - got)
+                if r < 0 && errno == EINTR { continue }
+                if r <= 0 { break }
+                got += r
+            }
+            return got
+        }
+        return n == MemoryLayout<wd_report>.size ? report : nil
+    }
+}
+
+/// Descriptors opened for one run, closed together unless handed on.
+struct DescriptorSet {
+    private var open: [Int32] = []
+
+    mutating func pipe() throws(SandboxError) -> (Int32, Int32) {
+        var p: [Int32] = [0, 0]
+        if wd_pipe_cloexec(&p) < 0 { throw SandboxError.system("pipe", errno: errno) }
+        open += p
+        return (p[0], p[1])
+    }
+
+    mutating func open(_ path: String, _ flags: Int32) throws(SandboxError) -> Int32 {
+        let fd = Glibc.open(path, flags | O_CLOEXEC)
+        if fd < 0 { throw SandboxError.system("open \(path)", errno: errno) }
+        open.append(fd)
+        return fd
+    }
+
+    mutating func adopt(_ fd: Int32) { if fd >= 0 { open.append(fd) } }
+
+    mutating func close(_ fd: Int32) {
+        if let i = open.firstIndex(of: fd) {
+            open.remove(at: i)
+            Glibc.close(fd)
+        }
+    }
+
+    mutating func closeAll() {
+        for fd in open { Glibc.close(fd) }
+        open.removeAll()
+    }
+}
+
+enum Clock {
+    static func now() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
+    static func elapsedMs(since start: UInt64) -> Double { Double(now() &- start) / 1_000_000 }
+}

@@ -1,0 +1,133 @@
+/// Everything that describes one jailed run. Defaults give the full default
+/// jail: every namespace, a read-only minimal root, no capabilities, the
+/// default seccomp profile (set by the caller), and a non-zero uid.
+public struct JailConfig: Sendable {
+    /// The program: an absolute path, or a name looked up in the jail's PATH.
+    public var command: String
+    public var arguments: [String]
+    /// The environment of the payload; a minimal one by default.
+    public var environment: [String: String]
+    public var workingDirectory: String
+    public var hostname: String
+
+    /// Host paths bound into the jail besides the system directories.
+    public var binds: [Bind]
+    /// Read-only system directories (symlinks among them are recreated as symlinks).
+    public var systemDirectories: [String]
+    /// Files and directories of the host's /etc shown read-only; missing ones are skipped.
+    public var etcEntries: [String]
+    public var tmpSizeBytes: Int
+    public var shmSizeBytes: Int
+    /// A private /dev/pts (for programs that need a terminal).
+    public var devPts: Bool
+
+    public var network: Network
+    public var identity: Identity
+    /// The payload's uid and gid inside the jail.
+    public var uid: UInt32
+    public var gid: UInt32
+
+    /// The compiled seccomp filter, or nil for none.
+    public var seccomp: SeccompProgram?
+    public var limits: Limits
+    /// Descriptors that become fds 3, 4, … of the payload (they stay owned by the caller).
+    public var extraFileDescriptors: [Int32]
+
+    public init(command: String, arguments: [String] = []) {
+        self.command = command
+        self.arguments = arguments
+        self.environment = [
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": "/tmp",
+            "LANG": "C.UTF-8",
+            "TMPDIR": "/tmp",
+        ]
+        self.workingDirectory = "/tmp"
+        self.hostname = "warden"
+        self.binds = []
+        self.systemDirectories = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"]
+        self.etcEntries = [
+            "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/resolv.conf",
+            "/etc/ssl", "/etc/ca-certificates", "/etc/alternatives", "/etc/localtime",
+            "/etc/nsswitch.conf", "/etc/protocols", "/etc/services", "/etc/mime.types",
+            "/etc/python3", "/etc/python3.11",
+        ]
+        self.tmpSizeBytes = 64 << 20
+        self.shmSizeBytes = 16 << 20
+        self.devPts = false
+        self.network = .isolated
+        self.identity = .automatic
+        self.uid = 1000
+        self.gid = 1000
+        self.seccomp = nil
+        self.limits = Limits()
+        self.extraFileDescriptors = []
+    }
+}
+
+public struct Bind: Sendable, Equatable {
+    public var source: String
+    public var target: String
+    public var writable: Bool
+
+    public init(source: String, target: String? = nil, writable: Bool = false) {
+        self.source = source
+        self.target = target ?? source
+        self.writable = writable
+    }
+}
+
+public enum Network: Sendable, Equatable {
+    /// A new network namespace with only loopback (costs a few ms per run).
+    case isolated
+    /// Join an existing network namespace (a path such as /run/netns/NAME or
+    /// /proc/PID/ns/net); needs root. Lets the calls of one tenant share one.
+    case join(path: String)
+    /// Keep the caller's network namespace: the host's for a top-level jail,
+    /// the tenant's for a jail nested in a worker.
+    case inherit
+}
+
+public enum Identity: Sendable, Equatable {
+    /// Root: a range of host ids starting at 100000; otherwise the caller's own id.
+    case automatic
+    /// Root only: jail ids 0..<count map to host ids base..<base+count.
+    case range(base: UInt32, count: UInt32)
+    /// Map only the caller's own uid and gid to the payload's ids (works unprivileged).
+    case callerOnly
+}
+
+public struct Limits: Sendable, Equatable {
+    /// Memory of the whole jail (cgroup), swap included; nil = none.
+    public var memoryBytes: Int?
+    /// Processes and threads of the whole jail (cgroup; rootless: RLIMIT_NPROC).
+    public var pids: Int?
+    /// CPU bandwidth in cores (cgroup CFS quota).
+    public var cpus: Double?
+    public var wallTimeMs: Int?
+    /// CPU time of the whole jail in ms (cgroup accounting; rootless: RLIMIT_CPU, 1 s steps).
+    public var cpuTimeMs: Int?
+    /// Bytes kept of each of stdout and stderr; the rest is counted and dropped.
+    public var outputBytes: Int
+    /// End the run with `output_limit` once a stream passes `outputBytes`.
+    public var killOnOutputLimit: Bool
+    public var fileSizeBytes: Int?
+    public var openFiles: Int
+    public var stackBytes: Int?
+
+    public init(memoryBytes: Int? = nil, pids: Int? = nil, cpus: Double? = nil,
+                wallTimeMs: Int? = nil, cpuTimeMs: Int? = nil,
+                outputBytes: Int = 16 << 20, killOnOutputLimit: Bool = false,
+                fileSizeBytes: Int? = nil, openFiles: Int = 1024, stackBytes: Int? = 8 << 20) {
+        self.memoryBytes = memoryBytes
+        self.pids = pids
+        self.cpus = cpus
+        self.wallTimeMs = wallTimeMs
+        self.cpuTimeMs = cpuTimeMs
+        self.outputBytes = outputBytes
+        self.killOnOutputLimit = killOnOutputLimit
+        self.fileSizeBytes = fileSizeBytes
+        self.openFiles = openFiles
+        self.stackBytes = stackBytes
+    }
+}
