@@ -220,6 +220,13 @@ static int move_above(int fd, int floor) {
 }
 
 static void drop_privileges(const struct wd_config *cfg, int err_fd) {
+    if (cfg->keep_caps) {
+        // Warden's own worker: it stays the jail's root to build nested jails.
+        if (syscall(SYS_setresgid, cfg->gid, cfg->gid, cfg->gid) < 0) die(err_fd, "setresgid", NULL);
+        if (syscall(SYS_setresuid, cfg->uid, cfg->uid, cfg->uid) < 0) die(err_fd, "setresuid", NULL);
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die(err_fd, "no_new_privs", NULL);
+        return;
+    }
     for (int cap = 0; cap <= cfg->cap_last; cap++) {
         if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) die(err_fd, "drop bounding capability", NULL);
     }

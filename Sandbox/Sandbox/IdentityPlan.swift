@@ -34,9 +34,27 @@ struct IdentityPlan: Equatable {
             }
             return IdentityPlan(uidMap: "0 \(base) \(count)\n", gidMap: "0 \(base) \(count)\n",
                                 denySetgroups: false, initUid: 0, initGid: 0, hostBase: base)
+        case .nested(let count):
+            guard isRoot, UserNamespace.isNested else {
+                throw SandboxError.invalidConfig("a nested id map needs the root of a non-initial user namespace (a worker inside a tenant jail)")
+            }
+            guard count > 0, config.uid < count, config.gid < count else {
+                throw SandboxError.invalidConfig("uid \(config.uid) / gid \(config.gid) must lie inside the mapped range of \(count) ids")
+            }
+            return IdentityPlan(uidMap: "0 0 \(count)\n", gidMap: "0 0 \(count)\n",
+                                denySetgroups: false, initUid: 0, initGid: 0, hostBase: nil)
         case .callerOnly, .automatic:
             return IdentityPlan(uidMap: "\(config.uid) \(geteuid()) 1\n", gidMap: "\(config.gid) \(getegid()) 1\n",
                                 denySetgroups: true, initUid: config.uid, initGid: config.gid, hostBase: nil)
         }
+    }
+}
+
+enum UserNamespace {
+    /// True inside a user namespace other than the host's (its uid_map is not the identity of all ids).
+    static var isNested: Bool {
+        guard let map = HostFile.readString("/proc/self/uid_map") else { return false }
+        let fields = map.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        return !(fields.count == 3 && fields[0] == "0" && fields[1] == "0" && fields[2] == "4294967295")
     }
 }

@@ -42,17 +42,21 @@ public final class Jail: Sendable {
 
     /// Runs `config` to the end. `onOutput` sees each chunk as it arrives
     /// (only the part within the output limit); `keepOutput` keeps it in the outcome.
+    /// `cancellation` ends the run from another thread (status `signaled`, "cancelled").
     public func run(_ config: JailConfig, stdin: JailInput = .null, keepOutput: Bool = true,
+                    cancellation: JailCancellation? = nil,
                     onOutput: ((OutputStream, UnsafeRawBufferPointer) -> Void)? = nil) -> JailOutcome {
         let start = Clock.now()
         do {
-            return try runChecked(config, stdin: stdin, keepOutput: keepOutput, onOutput: onOutput, start: start)
+            return try runChecked(config, stdin: stdin, keepOutput: keepOutput, cancellation: cancellation,
+                                  onOutput: onOutput, start: start)
         } catch {
             return JailOutcome(result: .setupError("\(error)", wallMs: Clock.elapsedMs(since: start)), stdout: [], stderr: [])
         }
     }
 
     private func runChecked(_ config: JailConfig, stdin: JailInput, keepOutput: Bool,
+                            cancellation: JailCancellation?,
                             onOutput: ((OutputStream, UnsafeRawBufferPointer) -> Void)?,
                             start: UInt64) throws(SandboxError) -> JailOutcome {
         let executable = try resolve(config.command, path: config.environment["PATH"] ?? "/usr/bin:/bin")
@@ -132,6 +136,7 @@ public final class Jail: Sendable {
         c.uid = config.uid
         c.gid = config.gid
         c.cap_last = HostFacts.lastCapability
+        c.keep_caps = config.keepCapabilities ? 1 : 0
         c.stdin_fd = stdinFd
         c.stdout_fd = outWrite
         c.stderr_fd = errWrite
@@ -158,6 +163,8 @@ public final class Jail: Sendable {
         if case .fileDescriptor = stdin {} else { fds.close(stdinFd) }
         fds.adopt(spawned.pidfd)
         fds.adopt(spawned.report_fd)
+        cancellation?.attach(spawned.pidfd)
+        defer { cancellation?.detach() }
 
         var watch = Supervision(pidfd: spawned.pidfd, stdout: outRead, stderr: errRead, stdinWriter: stdinWriter,
                                 limits: config.limits, slot: slot, start: start, keepOutput: keepOutput)
@@ -172,6 +179,9 @@ public final class Jail: Sendable {
         var result = ResultBuilder(report: report, usage: usage, watch: watch, wallMs: wallMs,
                                    cgroupCPU: slot?.accountsCPU ?? false).build()
         result.setupMs = setupMs
+        if cancellation?.isCancelled == true, watch.killedFor == nil, result.status == .signaled {
+            result.message = "cancelled by the caller"
+        }
         return JailOutcome(result: result, stdout: watch.stdoutData, stderr: watch.stderrData)
     }
 

@@ -27,6 +27,11 @@ public struct JailConfig: Sendable {
     public var uid: UInt32
     public var gid: UInt32
 
+    /// Keep the payload's capabilities inside its own user namespace (they
+    /// mean nothing on the host). Only for Warden's worker, which must create
+    /// nested jails; tenant code never gets this.
+    public var keepCapabilities: Bool
+
     /// The compiled seccomp filter, or nil for none.
     public var seccomp: SeccompProgram?
     public var limits: Limits
@@ -59,6 +64,7 @@ public struct JailConfig: Sendable {
         self.identity = .automatic
         self.uid = 1000
         self.gid = 1000
+        self.keepCapabilities = false
         self.seccomp = nil
         self.limits = Limits()
         self.extraFileDescriptors = []
@@ -95,6 +101,9 @@ public enum Identity: Sendable, Equatable {
     case range(base: UInt32, count: UInt32)
     /// Map only the caller's own uid and gid to the payload's ids (works unprivileged).
     case callerOnly
+    /// For a jail inside a jail: jail ids 0..<count map to the same ids of the
+    /// caller's user namespace (the caller must be that namespace's root).
+    case nested(count: UInt32)
 }
 
 public struct Limits: Sendable, Equatable {

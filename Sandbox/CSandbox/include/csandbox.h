@@ -79,6 +79,7 @@ struct wd_config {
     uint32_t uid;               // the payload's ids inside the jail
     uint32_t gid;
     int cap_last;               // highest capability number of this kernel
+    int keep_caps;              // keep capabilities (inside the jail's own user namespace)
 
     int stdin_fd;
     int stdout_fd;
