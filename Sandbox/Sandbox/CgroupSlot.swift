@@ -26,7 +26,7 @@ final class CgroupSlot: @unchecked Sendable {
         var peakBytes: Int?
     }
 
-    init(host: CgroupHost, parent: String, name: String) throws(SandboxError) {
+    init(host: CgroupHost, parent: String, name: String, createParents: Bool = false) throws(SandboxError) {
         self.host = host
         self.name = name
         var dirs: [String: String] = [:]
@@ -37,6 +37,7 @@ final class CgroupSlot: @unchecked Sendable {
         self.directories = dirs
         do throws(SandboxError) {
             for dir in Set(dirs.values) {
+                if createParents { try Self.makeParents(of: dir) }
                 if mkdir(dir, 0o755) < 0 && errno != EEXIST {
                     throw SandboxError.system("create cgroup \(dir)", errno: errno)
                 }
@@ -53,6 +54,26 @@ final class CgroupSlot: @unchecked Sendable {
             destroy()
             throw error
         }
+    }
+
+    private static func makeParents(of dir: String) throws(SandboxError) {
+        var path = ""
+        let parts = dir.split(separator: "/")
+        for part in parts.dropLast() {
+            path += "/" + part
+            if mkdir(path, 0o755) < 0 && errno != EEXIST {
+                throw SandboxError.system("create cgroup \(path)", errno: errno)
+            }
+        }
+    }
+
+    /// Closes the descriptors but leaves the cgroup (a named one outlives a run).
+    func close() {
+        for fd in files.values { Glibc.close(fd) }
+        files.removeAll()
+        for fd in procsFds { Glibc.close(fd) }
+        procsFds.removeAll()
+        if directoryFd >= 0 { Glibc.close(directoryFd); directoryFd = -1 }
     }
 
     private func openFile(_ path: String, flags: Int32) throws(SandboxError) -> Int32 {
@@ -208,11 +229,7 @@ final class CgroupSlot: @unchecked Sendable {
     }
 
     func destroy() {
-        for fd in files.values { close(fd) }
-        files.removeAll()
-        for fd in procsFds { close(fd) }
-        procsFds.removeAll()
-        if directoryFd >= 0 { close(directoryFd); directoryFd = -1 }
+        close()
         for dir in Set(directories.values) {
             // A just-killed jail's tasks can take a moment to leave.
             for _ in 0..<50 where rmdir(dir) < 0 && errno == EBUSY { usleep(2000) }

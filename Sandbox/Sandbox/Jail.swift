@@ -63,8 +63,12 @@ public final class Jail: Sendable {
         let steps = try RootLayout.steps(for: config)
         let identity = try IdentityPlan.make(for: config, isRoot: facts.isRoot)
 
-        let slot = try cgroups?.acquire()
-        defer { if let slot { cgroups?.release(slot) } }
+        let slot = try cgroupSlot(for: config)
+        defer {
+            if let slot {
+                if config.cgroupName == nil { cgroups?.release(slot) } else { slot.close() }
+            }
+        }
         try slot?.prepare(config.limits)
 
         var fds = DescriptorSet()
@@ -166,11 +170,12 @@ public final class Jail: Sendable {
         cancellation?.attach(spawned.pidfd)
         defer { cancellation?.detach() }
 
-        var watch = Supervision(pidfd: spawned.pidfd, stdout: outRead, stderr: errRead, stdinWriter: stdinWriter,
+        // The supervision closes the stdin writer (the payload's EOF) itself.
+        var watch = Supervision(pidfd: spawned.pidfd, stdout: outRead, stderr: errRead,
+                                stdinWriter: fds.take(stdinWriter),
                                 limits: config.limits, slot: slot, start: start, keepOutput: keepOutput)
         if case .bytes(let data) = stdin { watch.pendingInput = data }
         watch.run(onOutput: onOutput)
-        if stdinWriter >= 0 { fds.close(stdinWriter) }
 
         let report = readReport(spawned.report_fd)
         _ = wd_reap(spawned.pid)
@@ -183,6 +188,17 @@ public final class Jail: Sendable {
             result.message = "cancelled by the caller"
         }
         return JailOutcome(result: result, stdout: watch.stdoutData, stderr: watch.stderrData)
+    }
+
+    private func cgroupSlot(for config: JailConfig) throws(SandboxError) -> CgroupSlot? {
+        guard let pool = cgroups else { return nil }
+        guard let name = config.cgroupName else { return try pool.acquire() }
+        guard !name.hasPrefix("/"), !name.split(separator: "/").contains("..") else {
+            throw SandboxError.invalidConfig("cgroup name \(name) must be a relative path without '..'")
+        }
+        let parts = name.split(separator: "/").map(String.init)
+        return try CgroupSlot(host: pool.host, parent: parts.dropLast().joined(separator: "/"),
+                              name: parts.last ?? name, createParents: true)
     }
 
     private func rlimitList(_ limits: Limits, slot: CgroupSlot?) -> [wd_rlimit] {
@@ -262,6 +278,12 @@ struct DescriptorSet {
     }
 
     mutating func adopt(_ fd: Int32) { if fd >= 0 { open.append(fd) } }
+
+    /// Hands a descriptor over to a new owner: it is no longer closed here.
+    mutating func take(_ fd: Int32) -> Int32 {
+        if let i = open.firstIndex(of: fd) { open.remove(at: i) }
+        return fd
+    }
 
     mutating func close(_ fd: Int32) {
         if let i = open.firstIndex(of: fd) {

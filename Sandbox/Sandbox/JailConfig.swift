@@ -32,6 +32,11 @@ public struct JailConfig: Sendable {
     /// nested jails; tenant code never gets this.
     public var keepCapabilities: Bool
 
+    /// Run in this named cgroup (a path under each hierarchy, such as
+    /// "warden/tenants/t_1") instead of a pooled one; it is created when
+    /// missing, takes `limits`, and is left in place after the run.
+    public var cgroupName: String?
+
     /// The compiled seccomp filter, or nil for none.
     public var seccomp: SeccompProgram?
     public var limits: Limits
@@ -65,6 +70,7 @@ public struct JailConfig: Sendable {
         self.uid = 1000
         self.gid = 1000
         self.keepCapabilities = false
+        self.cgroupName = nil
         self.seccomp = nil
         self.limits = Limits()
         self.extraFileDescriptors = []

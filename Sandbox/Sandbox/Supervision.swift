@@ -5,6 +5,9 @@ import Glibc
 
 /// Watches one running jail: copies its output (up to the limit), feeds
 /// stdin, and kills it when the wall time, CPU time or output limit is hit.
+/// It owns (and closes) only the stdin writer; the output pipes stay with the
+/// caller, who closes them once: closing a number twice could close another
+/// run's descriptor that reused it.
 struct Supervision {
     enum Kill: Equatable { case wall, cpu, output }
 
@@ -69,8 +72,9 @@ struct Supervision {
             if polls[2].revents != 0 { pump(.stderr, &buffer, onOutput) }
             if polls[3].revents != 0 { feedInput() }
         }
-        if stdout >= 0 { close(stdout); stdout = -1 }
-        if stderr >= 0 { close(stderr); stderr = -1 }
+        stdout = -1
+        stderr = -1
+        closeInput()
     }
 
     /// Milliseconds until the next limit could be reached. CPU time cannot grow
@@ -114,7 +118,6 @@ struct Supervision {
         let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         if n < 0 && (errno == EINTR || errno == EAGAIN) { return }
         if n <= 0 {
-            close(fd)
             if stream == .stdout { stdout = -1 } else { stderr = -1 }
             return
         }

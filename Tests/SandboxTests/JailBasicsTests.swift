@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Sandbox
 import Testing
 
@@ -30,7 +31,7 @@ import Testing
     @Test func identityInsideIsUnprivileged() {
         let o = Fixtures.sh("id -u; id -g; id -G; hostname; grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status")
         let lines = o.out.split(separator: "\n").map(String.init)
-        #expect(lines.prefix(4) == ["1000", "1000", "1000", "warden"], "\(o.out) \(o.err)")
+        #expect(lines.prefix(4) == ["1000", "1000", "1000", "warden"], "\(o.out) \(o.err) \(o.result)")
         for cap in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
             #expect(lines.contains("\(cap):\t0000000000000000"), "\(cap) not empty: \(o.out)")
         }
@@ -45,6 +46,18 @@ import Testing
         let node = Fixtures.jail.run(Fixtures.config(["/usr/bin/node", "-e", "console.log(6*7)"]))
         #expect(node.result.status == .ok, "\(node.result) \(node.err)")
         #expect(node.out == "42\n")
+    }
+
+    @Test func concurrentRunsNeverMixTheirOutput() {
+        let outcomes = Mutex<[Int: String]>([:])
+        DispatchQueue.concurrentPerform(iterations: 32) { i in
+            let o = Fixtures.sh("echo run-\(i); echo err-\(i) >&2")
+            outcomes.withLock { $0[i] = o.out + "|" + o.err }
+        }
+        let all = outcomes.withLock { $0 }
+        for i in 0..<32 {
+            #expect(all[i] == "run-\(i)\n|err-\(i)\n", "run \(i) got \(all[i] ?? "nothing")")
+        }
     }
 
     @Test func missingProgramIsASetupError() {

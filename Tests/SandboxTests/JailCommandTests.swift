@@ -67,7 +67,7 @@ import Testing
         p.environment = ["WARDEN_POLICIES": Fixtures.policies]
         try p.run()
         var seen = false
-        for _ in 0..<100 where !seen {
+        for _ in 0..<300 where !seen {
             usleep(50_000)
             seen = try Fixtures.host(["/bin/ps", "-eo", "args"]).1.contains(marker)
         }

@@ -29,8 +29,9 @@ import Testing
             $0.limits.wallTimeMs = 20_000
         }
         #expect(o.result.status == .timeoutCPU, "\(o.result)")
-        // Killed within a few ms of the limit, not at a one-second tick.
-        #expect(o.result.cpuMs >= 250 && o.result.cpuMs < 330, "cpu \(o.result.cpuMs) ms")
+        // Killed close to the limit, not at a one-second tick; the margin
+        // covers scheduling delay when the test machine is loaded.
+        #expect(o.result.cpuMs >= 250 && o.result.cpuMs < 400, "cpu \(o.result.cpuMs) ms")
     }
 
     @Test func hugeOutputIsTruncatedAndTheRunStillReported() {
