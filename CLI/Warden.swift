@@ -5,6 +5,6 @@ struct Warden: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "warden",
         abstract: "A sandboxed multi-tenant worker supervisor.",
-        subcommands: [JailCommand.self, PolicyCommand.self, ServeCommand.self, TenantCommand.self, KeyCommand.self]
+        subcommands: [JailCommand.self, PolicyCommand.self, ServeCommand.self, TenantCommand.self, KeyCommand.self, WorkersCommand.self, DoctorCommand.self]
     )
 }

@@ -1,0 +1,19 @@
+import ArgumentParser
+import Foundation
+import Supervisor
+
+/// Options every operator command shares: where the daemon is, and how to print.
+struct AdminOptions: ParsableArguments {
+    @Option(name: .customLong("state-dir"),
+            help: "State directory of the running daemon (default $WARDEN_STATE_DIR, else ./var).")
+    var stateDirectory: String?
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    var client: AdminClient {
+        AdminClient(stateDirectory: stateDirectory
+            ?? ProcessInfo.processInfo.environment[ConfigurationKey.stateDirectory.environmentVariable]
+            ?? SupervisorConfiguration().stateDirectory)
+    }
+}

@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import Sandbox
+
+/// `warden doctor`: what this host offers Warden, and what will not work and why.
+struct DoctorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor",
+        abstract: "Check the kernel, namespaces, cgroups, seccomp, binaries and disk.")
+
+    @Flag(help: "Print JSON.") var json = false
+    @Option(name: .customLong("state-dir"), help: "State directory to check for free space (default ./var).")
+    var stateDirectory = "./var"
+
+    struct Check: Codable {
+        var name: String
+        var ok: Bool
+        var detail: String
+    }
+
+    func run() throws {
+        var checks: [Check] = []
+        let facts = HostFacts.probe()
+        checks.append(Check(name: "kernel", ok: true, detail: facts.kernel))
+        checks.append(Check(name: "root", ok: facts.isRoot,
+                            detail: facts.isRoot ? "root: per-tenant host id ranges, cgroups, storage quotas"
+                                                 : "not root: jails run as your own uid; no per-tenant id ranges"))
+        checks.append(Check(name: "user namespaces", ok: facts.unprivilegedUserNamespaces || facts.isRoot,
+                            detail: facts.unprivilegedUserNamespaces ? "available" : "disabled (see /proc/sys/user/max_user_namespaces)"))
+        if let cg = facts.cgroups {
+            checks.append(Check(name: "cgroups", ok: facts.cgroupsWritable,
+                                detail: "\(cg.version.rawValue) at \(cg.root), controllers: \(cg.controllers.sorted().joined(separator: ", "))"
+                                    + (facts.cgroupsWritable ? "" : "; not writable: no memory/CPU/process limits")))
+        } else {
+            checks.append(Check(name: "cgroups", ok: false, detail: "no usable hierarchy: no memory/CPU/process limits"))
+        }
+        let seccomp = (try? SeccompCompiler.compile(SeccompProfile.load("default")))
+        checks.append(Check(name: "seccomp", ok: seccomp != nil,
+                            detail: seccomp.map { "default profile compiles to \($0.instructionCount) BPF instructions" }
+                                ?? "the default profile did not compile (is policies/ present? set WARDEN_POLICIES)"))
+        let trial = try? Jail(cgroupRoot: nil, cgroupParent: "warden-doctor")
+        var config = JailConfig(command: "/bin/true")
+        config.seccomp = seccomp
+        let run = trial?.run(config)
+        checks.append(Check(name: "jail", ok: run?.result.status == .ok,
+                            detail: run.map { "a jailed /bin/true: \($0.result.status.rawValue)\($0.result.message.map { " (\($0))" } ?? "")" } ?? "cannot create a jail"))
+        for (name, path) in [("python3", "/usr/bin/python3"), ("node", "/usr/bin/node"), ("bash", "/bin/bash"),
+                             ("chromium", "/usr/lib/chromium/chromium-headless-shell")] {
+            let ok = FileManager.default.isExecutableFile(atPath: path)
+            checks.append(Check(name: name, ok: ok, detail: ok ? path : "\(path) missing: that tool will not work (scripts/setup.sh installs it)"))
+        }
+        let worker = (ProcessInfo.processInfo.arguments.first.map { ($0 as NSString).deletingLastPathComponent } ?? ".") + "/warden-worker"
+        checks.append(Check(name: "warden-worker", ok: FileManager.default.isExecutableFile(atPath: worker), detail: worker))
+        var fs = statvfs()
+        let dir = FileManager.default.fileExists(atPath: stateDirectory) ? stateDirectory : "."
+        if statvfs(dir, &fs) == 0 {
+            let free = Double(fs.f_bavail) * Double(fs.f_frsize) / 1_073_741_824
+            checks.append(Check(name: "disk", ok: free > 1, detail: String(format: "%.1f GiB free at %@", free, dir)))
+        }
+        for line in facts.missingGuarantees(for: JailConfig(command: "/bin/true")) {
+            checks.append(Check(name: "guarantee", ok: false, detail: line))
+        }
+        if json {
+            let data = try JSONEncoder().encode(checks)
+            FileHandle.standardOutput.write(data + Data("\n".utf8))
+        } else {
+            for c in checks { print("\(c.ok ? "ok  " : "FAIL") \(c.name): \(c.detail)") }
+        }
+        if checks.contains(where: { !$0.ok && ["user namespaces", "seccomp", "jail"].contains($0.name) }) {
+            throw ExitCode(1)
+        }
+    }
+}

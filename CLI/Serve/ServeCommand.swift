@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Supervisor
+
+/// `warden serve`: runs the daemon in the foreground until SIGTERM or SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the supervisor: the tenant HTTP API and the operators' admin socket.",
+        discussion: """
+            Settings come from, lowest precedence first: built-in defaults, the TOML file \
+            (--config or WARDEN_CONFIG), WARDEN_* environment variables (WARDEN_HTTP_PORT for \
+            http.port, and so on), and these flags.
+            """)
+
+    @Option(name: .long, help: "TOML configuration file.")
+    var config: String?
+
+    @Option(name: .customLong("state-dir"), help: "State directory: database, tenant workspaces, admin socket (default ./var).")
+    var stateDirectory: String?
+
+    @Option(help: "Address the tenant API listens on (default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port of the tenant API; 0 picks a free one (default 8080).")
+    var port: Int?
+
+    @Option(name: .customLong("log-format"), help: "text or json (default text).")
+    var logFormat: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
+    var logLevel: String?
+
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (default 8 MiB).")
+    var maxBodyBytes: Int?
+
+    @Option(name: .customLong("idle-timeout"), help: "Seconds an idle keep-alive connection stays open (default 60).")
+    var idleTimeout: Double?
+
+    @Option(name: .customLong("shutdown-grace"), help: "Seconds in-flight requests get to finish on shutdown (default 30).")
+    var shutdownGrace: Double?
+
+    @Option(name: .customLong("host-id-base"), help: "First host uid/gid handed to tenants in root mode (default 200000).")
+    var hostIDBase: Int?
+
+    @Option(name: .customLong("host-id-count"), help: "Host uids/gids per tenant in root mode (default 65536).")
+    var hostIDCount: Int?
+
+    @Option(name: .customLong("worker-binary"), help: "The warden-worker executable (default: beside warden).")
+    var workerBinary: String?
+
+    @Option(name: .customLong("worker-idle"), help: "Seconds without calls before a worker is stopped (default 300).")
+    var workerIdle: Double?
+
+    @Option(name: .customLong("worker-max-calls"), help: "Concurrent calls per worker (default 16).")
+    var workerMaxCalls: Int?
+
+    @Option(name: .customLong("worker-memory-mb"), help: "Memory ceiling of a tenant's jail, worker and calls together (default 2048).")
+    var workerMemoryMB: Int?
+
+    @Option(name: .customLong("worker-pids"), help: "Process ceiling of a tenant's jail (default 512).")
+    var workerPids: Int?
+
+    @Option(name: .customLong("exec-max-timeout-ms"), help: "Largest timeout_ms of an exec call (default 60000).")
+    var execMaxTimeoutMs: Int?
+
+    @Option(name: .customLong("exec-max-cpu-ms"), help: "Largest cpu_ms of an exec call (default 60000).")
+    var execMaxCpuMs: Int?
+
+    @Option(name: .customLong("exec-max-memory-mb"), help: "Largest memory_mb of an exec call (default 1024).")
+    var execMaxMemoryMB: Int?
+
+    @Option(name: .customLong("exec-max-output-bytes"), help: "Largest output_bytes of an exec call (default 8 MiB).")
+    var execMaxOutputBytes: Int?
+
+    func run() async throws {
+        let flags = ConfigurationLayer.flags([
+            .stateDirectory: stateDirectory.map { .string($0) },
+            .httpHost: host.map { .string($0) },
+            .httpPort: port.map { .integer($0) },
+            .logFormat: logFormat.map { .string($0) },
+            .logLevel: logLevel.map { .string($0) },
+            .httpMaxBodyBytes: maxBodyBytes.map { .integer($0) },
+            .httpIdleTimeoutSeconds: idleTimeout.map { .number($0) },
+            .shutdownGraceSeconds: shutdownGrace.map { .number($0) },
+            .tenantsHostIDBase: hostIDBase.map { .integer($0) },
+            .tenantsHostIDCount: hostIDCount.map { .integer($0) },
+            .workersBinary: workerBinary.map { .string($0) },
+            .workersIdleSeconds: workerIdle.map { .number($0) },
+            .workersMaxCalls: workerMaxCalls.map { .integer($0) },
+            .workersMemoryMB: workerMemoryMB.map { .integer($0) },
+            .workersPids: workerPids.map { .integer($0) },
+            .execMaxTimeoutMs: execMaxTimeoutMs.map { .integer($0) },
+            .execMaxCpuMs: execMaxCpuMs.map { .integer($0) },
+            .execMaxMemoryMB: execMaxMemoryMB.map { .integer($0) },
+            .execMaxOutputBytes: execMaxOutputBytes.map { .integer($0) },
+        ])
+        let configuration: SupervisorConfiguration
+        do {
+            configuration = try SupervisorConfiguration.load(
+                configFile: config, environment: ProcessInfo.processInfo.environment, flags: flags)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+
+        LoggingSetup.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
+        let logger = Logger(label: "warden")
+        let daemon = try Daemon(configuration: configuration, logger: logger)
+        try await daemon.run()
+    }
+}

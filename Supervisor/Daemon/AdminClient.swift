@@ -1,0 +1,147 @@
+import Foundation
+import NIOCore
+import Store
+
+/// Typed calls to a running daemon's admin API over its Unix socket, used by
+/// the operator CLI and the tests.
+public struct AdminClient: Sendable {
+    public let socketPath: String
+    public let timeout: Duration
+
+    public init(stateDirectory: String, timeout: Duration = .seconds(30)) {
+        socketPath = StateLayout(root: stateDirectory).adminSocket
+        self.timeout = timeout
+    }
+
+    public func status() async throws -> AdminAPI.Status {
+        try await call("GET", "/v1/status")
+    }
+
+    public func createTenant(name: String, plan: String?) async throws -> Tenant {
+        try await call("POST", "/v1/tenants", body: AdminAPI.CreateTenant(name: name, plan: plan))
+    }
+
+    public func listTenants(includeDeleted: Bool = false) async throws -> [Tenant] {
+        let list: AdminAPI.TenantList = try await call("GET", "/v1/tenants" + (includeDeleted ? "?all=true" : ""))
+        return list.tenants
+    }
+
+    public func tenant(_ reference: String) async throws -> Tenant {
+        try await call("GET", "/v1/tenants/\(try Self.pathSegment(reference))")
+    }
+
+    public func suspendTenant(_ reference: String) async throws -> Tenant {
+        try await call("POST", "/v1/tenants/\(try Self.pathSegment(reference))/suspend")
+    }
+
+    public func resumeTenant(_ reference: String) async throws -> Tenant {
+        try await call("POST", "/v1/tenants/\(try Self.pathSegment(reference))/resume")
+    }
+
+    public func deleteTenant(_ reference: String) async throws -> Tenant {
+        try await call("DELETE", "/v1/tenants/\(try Self.pathSegment(reference))")
+    }
+
+    public func issueKey(for reference: String) async throws -> AdminAPI.IssuedKeyResponse {
+        try await call("POST", "/v1/tenants/\(try Self.pathSegment(reference))/keys")
+    }
+
+    public func listKeys(of reference: String?) async throws -> [APIKey] {
+        let path = try reference.map { "/v1/tenants/\(try Self.pathSegment($0))/keys" } ?? "/v1/keys"
+        let list: AdminAPI.KeyList = try await call("GET", path)
+        return list.keys
+    }
+
+    public func revokeKey(_ keyID: String) async throws -> APIKey {
+        try await call("DELETE", "/v1/keys/\(try Self.pathSegment(keyID))")
+    }
+
+    // MARK: Transport
+
+    public func workers() async throws -> [WorkerManager.Status] {
+        let list: AdminAPI.WorkerList = try await call("GET", "/v1/workers")
+        return list.workers
+    }
+
+    public func killWorker(_ reference: String) async throws -> AdminAPI.WorkerAction {
+        try await call("POST", "/v1/workers/\(try Self.pathSegment(reference))/kill")
+    }
+
+    public func restartWorker(_ reference: String) async throws -> AdminAPI.WorkerAction {
+        try await call("POST", "/v1/workers/\(try Self.pathSegment(reference))/restart")
+    }
+
+    private func call<Value: Decodable>(_ method: String, _ path: String) async throws -> Value {
+        try await call(method, path, bodyData: nil)
+    }
+
+    private func call<Value: Decodable>(_ method: String, _ path: String, body: some Encodable) async throws -> Value {
+        try await call(method, path, bodyData: try JSONCoding.encoder.encode(body))
+    }
+
+    private func call<Value: Decodable>(_ method: String, _ path: String, bodyData: Data?) async throws -> Value {
+        guard FileManager.default.fileExists(atPath: socketPath) else {
+            throw AdminClientError.daemonNotRunning(socketPath: socketPath, reason: "the socket does not exist")
+        }
+        let response: LocalHTTPClient.Response
+        do {
+            response = try await LocalHTTPClient.send(
+                method, path, to: .unixSocket(path: socketPath),
+                headers: bodyData == nil ? [] : [("Content-Type", "application/json")],
+                body: bodyData, timeout: timeout)
+        } catch let error as IOError where error.errnoCode == EACCES || error.errnoCode == EPERM {
+            throw AdminClientError.permissionDenied(socketPath: socketPath)
+        } catch let error as IOError where error.errnoCode == ECONNREFUSED || error.errnoCode == ENOENT {
+            throw AdminClientError.daemonNotRunning(socketPath: socketPath, reason: "nothing is listening on the socket")
+        }
+        guard (200..<300).contains(response.status) else {
+            let body = try? JSONCoding.decoder.decode(APIErrorBody.self, from: response.body)
+            throw AdminClientError.refused(status: response.status, code: body?.error.code ?? "http_\(response.status)",
+                                           message: body?.error.message ?? String(decoding: response.body, as: UTF8.self))
+        }
+        do {
+            return try JSONCoding.decoder.decode(Value.self, from: response.body)
+        } catch {
+            throw AdminClientError.unreadableAnswer("\(error)")
+        }
+    }
+
+    /// Ids and names never need escaping, but a stray '/' or '?' must not
+    /// reach another endpoint.
+    private static func pathSegment(_ value: String) throws -> String {
+        guard let encoded = value.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(.init(charactersIn: "-_."))),
+              !value.isEmpty
+        else { throw AdminClientError.refused(status: 400, code: "invalid_argument", message: "empty name or id") }
+        return encoded
+    }
+
+    private struct APIErrorBody: Decodable {
+        var error: Detail
+        struct Detail: Decodable {
+            var code: String
+            var message: String
+        }
+    }
+}
+
+public enum AdminClientError: Error, CustomStringConvertible, Equatable {
+    case daemonNotRunning(socketPath: String, reason: String)
+    case permissionDenied(socketPath: String)
+    case refused(status: Int, code: String, message: String)
+    case unreadableAnswer(String)
+
+    public var description: String {
+        switch self {
+        case .daemonNotRunning(let socketPath, let reason):
+            let stateDirectory = (socketPath as NSString).deletingLastPathComponent
+            return "cannot reach the warden daemon at \(socketPath) (\(reason)); "
+                + "start it with `warden serve --state-dir \(stateDirectory)` or pass the --state-dir it uses"
+        case .permissionDenied(let socketPath):
+            return "permission denied on \(socketPath): run as root or as the user that runs warden serve"
+        case .refused(_, let code, let message):
+            return "\(message) (\(code))"
+        case .unreadableAnswer(let detail):
+            return "the daemon's answer could not be read: \(detail)"
+        }
+    }
+}

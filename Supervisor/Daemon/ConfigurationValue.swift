@@ -1,0 +1,54 @@
+import Foundation
+
+/// A raw setting as a source gave it; validated when applied.
+public enum ConfigurationValue: Sendable, Equatable {
+    case string(String)
+    case integer(Int)
+    case number(Double)
+
+    func nonEmptyString(_ source: String) throws -> String {
+        guard case .string(let text) = self, !text.isEmpty else {
+            throw ConfigurationError("\(source) must be a non-empty string")
+        }
+        return text
+    }
+
+    /// Environment variables and flags arrive as text; TOML as typed values.
+    func integer(_ source: String, in range: ClosedRange<Int>) throws -> Int {
+        let parsed: Int?
+        switch self {
+        case .integer(let value): parsed = value
+        case .string(let text): parsed = Int(text.trimmingCharacters(in: .whitespaces))
+        case .number: parsed = nil
+        }
+        guard let value = parsed else { throw ConfigurationError("\(source) must be an integer, got \(self.display)") }
+        guard range.contains(value) else {
+            throw ConfigurationError("\(source) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+        }
+        return value
+    }
+
+    func number(_ source: String, in range: ClosedRange<Double>) throws -> Double {
+        let parsed: Double?
+        switch self {
+        case .integer(let value): parsed = Double(value)
+        case .number(let value): parsed = value
+        case .string(let text): parsed = Double(text.trimmingCharacters(in: .whitespaces))
+        }
+        guard let value = parsed, value.isFinite else {
+            throw ConfigurationError("\(source) must be a number, got \(self.display)")
+        }
+        guard range.contains(value) else {
+            throw ConfigurationError("\(source) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+        }
+        return value
+    }
+
+    var display: String {
+        switch self {
+        case .string(let text): return "'\(text)'"
+        case .integer(let value): return String(value)
+        case .number(let value): return String(value)
+        }
+    }
+}

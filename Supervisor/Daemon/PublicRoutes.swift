@@ -1,0 +1,48 @@
+import Hummingbird
+import Store
+
+/// The tenant-facing HTTP API on TCP.
+enum PublicRoutes {
+    static func router(store: any Store, configuration: SupervisorConfiguration, hostChecks: HostChecks,
+                       workers: WorkerManager?, execLimits: ExecController.ExecLimits) -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
+        // Order matters: a middleware wraps only the routes added after it.
+        router.add(middleware: RequestIDMiddleware())
+        router.add(middleware: AccessLogMiddleware())
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
+        var methods = RouteMethods()
+
+        let health = HealthController(store: store, hostChecks: hostChecks) {
+            guard let workers else { return .init(running: 0, degraded: 0) }
+            return .init(running: await workers.running, degraded: await workers.degraded)
+        }
+        router.get("/v1/health") { request, context in try await health.health(request, context: context) }
+        methods.record("/v1/health", .get)
+
+        let authenticated = router.group().add(middleware: BearerAuthMiddleware(store: store))
+        let whoami = WhoAmIController()
+        authenticated.get("/v1/whoami") { request, context in try await whoami.whoami(request, context: context) }
+        methods.record("/v1/whoami", .get)
+
+        if let workers {
+            let call = WorkerCall(manager: workers)
+            let exec = ExecController(call: call, limits: execLimits)
+            authenticated.post("/v1/exec") { request, context in try await exec.exec(request, context: context) }
+            methods.record("/v1/exec", .post)
+
+            let files = FilesController(call: call, maxBodyBytes: configuration.maxBodyBytes)
+            authenticated.get("/v1/files") { request, context in try await files.list(request, context: context) }
+            authenticated.get("/v1/files/**") { request, context in try await files.read(request, context: context) }
+            authenticated.put("/v1/files/**") { request, context in try await files.write(request, context: context) }
+            authenticated.delete("/v1/files/**") { request, context in try await files.delete(request, context: context) }
+            methods.record("/v1/files", .get)
+            methods.record("/v1/files/**", .get)
+            methods.record("/v1/files/**", .put)
+            methods.record("/v1/files/**", .delete)
+        }
+
+        methods.addMethodNotAllowed(to: router)
+        return router
+    }
+}

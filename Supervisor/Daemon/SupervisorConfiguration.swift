@@ -1,0 +1,109 @@
+import Logging
+
+/// Everything `warden serve` can be told, with the defaults a developer gets.
+///
+/// Values come in layers (see `ConfigurationLayer`): defaults, then the TOML
+/// file, then `WARDEN_…` environment variables, then command-line flags; a
+/// later layer wins.
+public struct SupervisorConfiguration: Sendable, Equatable {
+    public var stateDirectory = "./var"
+    public var host = "127.0.0.1"
+    /// 0 asks the kernel for a free port (tests).
+    public var port = 8080
+    public var maxBodyBytes = 8 * 1024 * 1024
+    public var idleTimeoutSeconds: Double = 60
+    public var logFormat: LogFormat = .text
+    public var logLevel: Logger.Level = .info
+    /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
+    public var shutdownGraceSeconds: Double = 30
+    public var hostIDBase: Int64 = 200_000
+    public var hostIDCount: Int64 = 65_536
+    /// The worker executable; nil = `warden-worker` beside `warden`.
+    public var workerBinary: String?
+    /// A worker with no call for this long is stopped (it starts again on the next call).
+    public var workerIdleSeconds: Double = 300
+    public var workerMaxCalls = 16
+    /// The tenant cgroup's ceiling: the worker and all its tool jails together.
+    public var workerMemoryMB = 2048
+    public var workerPids = 512
+    /// Ceilings of one exec call: a request above them is refused with 422.
+    public var execMaxTimeoutMs = 60_000
+    public var execMaxCpuMs = 60_000
+    public var execMaxMemoryMB = 1024
+    public var execMaxOutputBytes = 8 << 20
+
+    public init() {}
+
+    public enum LogFormat: String, Sendable, CaseIterable {
+        case text
+        case json
+    }
+
+    /// Applies layers in order, later ones winning, and validates every value.
+    public static func resolve(_ layers: [ConfigurationLayer]) throws -> SupervisorConfiguration {
+        var configuration = SupervisorConfiguration()
+        for layer in layers {
+            for (key, value) in layer.values.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+                try configuration.apply(key, value, from: layer.name(of: key))
+            }
+        }
+        return configuration
+    }
+
+    private mutating func apply(_ key: ConfigurationKey, _ value: ConfigurationValue, from source: String) throws {
+        switch key {
+        case .stateDirectory:
+            stateDirectory = try value.nonEmptyString(source)
+        case .httpHost:
+            host = try value.nonEmptyString(source)
+        case .httpPort:
+            port = try value.integer(source, in: 0...65_535)
+        case .httpMaxBodyBytes:
+            maxBodyBytes = try value.integer(source, in: 1...(1 << 34))
+        case .httpIdleTimeoutSeconds:
+            idleTimeoutSeconds = try value.number(source, in: 0.001...86_400)
+        case .logFormat:
+            let raw = try value.nonEmptyString(source)
+            guard let format = LogFormat(rawValue: raw.lowercased()) else {
+                throw ConfigurationError("\(source): log format '\(raw)' is not one of text, json")
+            }
+            logFormat = format
+        case .logLevel:
+            let raw = try value.nonEmptyString(source)
+            guard let level = Logger.Level(rawValue: raw.lowercased()) else {
+                let names = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ConfigurationError("\(source): log level '\(raw)' is not one of \(names)")
+            }
+            logLevel = level
+        case .shutdownGraceSeconds:
+            shutdownGraceSeconds = try value.number(source, in: 0...3_600)
+        case .tenantsHostIDBase:
+            hostIDBase = Int64(try value.integer(source, in: 1...Int(UInt32.max - 1)))
+        case .tenantsHostIDCount:
+            hostIDCount = Int64(try value.integer(source, in: 1...Int(UInt32.max - 1)))
+        case .workersBinary:
+            workerBinary = try value.nonEmptyString(source)
+        case .workersIdleSeconds:
+            workerIdleSeconds = try value.number(source, in: 1...86_400 * 7)
+        case .workersMaxCalls:
+            workerMaxCalls = try value.integer(source, in: 1...1024)
+        case .workersMemoryMB:
+            workerMemoryMB = try value.integer(source, in: 64...(1 << 20))
+        case .workersPids:
+            workerPids = try value.integer(source, in: 16...(1 << 22))
+        case .execMaxTimeoutMs:
+            execMaxTimeoutMs = try value.integer(source, in: 100...86_400_000)
+        case .execMaxCpuMs:
+            execMaxCpuMs = try value.integer(source, in: 10...86_400_000)
+        case .execMaxMemoryMB:
+            execMaxMemoryMB = try value.integer(source, in: 16...(1 << 20))
+        case .execMaxOutputBytes:
+            execMaxOutputBytes = try value.integer(source, in: 1024...(1 << 30))
+        }
+    }
+}
+
+public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,6 @@
+/// The version reported by `/v1/health`, the admin API and `warden --version`.
+public enum WardenVersion {
+    public static let current = "0.1.0-dev"
+    /// What this build can do; grows as tools land.
+    public static let features = ["tenants", "api_keys", "admin_socket"]
+}

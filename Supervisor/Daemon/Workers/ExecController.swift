@@ -1,0 +1,127 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import Store
+import WorkerProtocol
+
+/// `POST /v1/exec`: runs code in a fresh tool jail of the tenant's worker,
+/// whole (JSON) or streamed (`Accept: text/event-stream`).
+struct ExecController {
+    let call: WorkerCall
+    let limits: ExecLimits
+
+    struct ExecLimits: Sendable {
+        var maxTimeoutMs: Int
+        var maxCpuMs: Int
+        var maxMemoryMB: Int
+        var maxOutputBytes: Int
+    }
+
+    struct Request: Decodable, Sendable {
+        var language: String
+        var code: String
+        var stdin: String?
+        var args: [String]?
+        var files: [ExecFile]?
+        var timeoutMs: Int?
+        var cpuMs: Int?
+        var memoryMb: Int?
+        var outputBytes: Int?
+        var network: Bool?
+
+        enum CodingKeys: String, CodingKey {
+            case language, code, stdin, args, files, network
+            case timeoutMs = "timeout_ms"
+            case cpuMs = "cpu_ms"
+            case memoryMb = "memory_mb"
+            case outputBytes = "output_bytes"
+        }
+    }
+
+    static let languages = ["python", "node", "bash"]
+
+    /// Checks the request against the ceilings; 400 for what is not understood, 422 naming the field.
+    func validate(_ r: Request, stream: Bool) throws -> ExecArgs {
+        guard Self.languages.contains(r.language) else {
+            throw APIError.invalidRequest("unknown language '\(r.language)'; use one of \(Self.languages.joined(separator: ", "))")
+        }
+        func check(_ value: Int?, _ field: String, _ range: ClosedRange<Int>, unit: String) throws {
+            guard let value else { return }
+            guard range.contains(value) else {
+                throw APIError.invalidField("\(field) must be between \(range.lowerBound) and \(range.upperBound) \(unit), got \(value)")
+            }
+        }
+        try check(r.timeoutMs, "timeout_ms", 1...limits.maxTimeoutMs, unit: "ms")
+        try check(r.cpuMs, "cpu_ms", 1...limits.maxCpuMs, unit: "ms")
+        try check(r.memoryMb, "memory_mb", 16...limits.maxMemoryMB, unit: "MiB")
+        try check(r.outputBytes, "output_bytes", 0...limits.maxOutputBytes, unit: "bytes")
+        if r.network == true {
+            throw APIError.invalidField("network must be false: network access needs the egress proxy, which is not available yet")
+        }
+        if (r.files?.count ?? 0) > 1000 { throw APIError.invalidField("files may hold at most 1000 entries") }
+        return ExecArgs(language: r.language, code: r.code, stdin: r.stdin, args: r.args, files: r.files,
+                        timeoutMs: r.timeoutMs ?? min(10_000, limits.maxTimeoutMs), cpuMs: r.cpuMs,
+                        memoryMb: r.memoryMb ?? min(256, limits.maxMemoryMB),
+                        outputBytes: r.outputBytes ?? min(1 << 20, limits.maxOutputBytes),
+                        stream: stream, network: false)
+    }
+
+    func exec(_ request: Hummingbird.Request, context: APIRequestContext) async throws -> Response {
+        guard let tenant = context.authentication?.tenant else { throw APIError.unauthenticated("missing API key") }
+        let body = try await JSONBody.decode(Request.self, from: request, context: context)
+        let wantsStream = request.headers[.accept]?.contains("text/event-stream") == true
+        let args = try validate(body, stream: wantsStream)
+        let deadline = Duration.milliseconds((args.timeoutMs ?? limits.maxTimeoutMs) + 15_000)
+        let requestID = context.requestID
+
+        guard wantsStream else {
+            let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline)
+            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: try Self.withRequestID(payload, requestID))))
+        }
+        let call = self.call
+        return Response(status: .ok,
+                        headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                        body: ResponseBody { writer in
+            do {
+                let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline) { event in
+                    switch event {
+                    case .stdout(let bytes): try await writer.write(Self.event("stdout", chunk: bytes))
+                    case .stderr(let bytes): try await writer.write(Self.event("stderr", chunk: bytes))
+                    default: break
+                    }
+                }
+                try await writer.write(Self.event("result", json: try Self.withRequestID(payload, requestID)))
+            } catch let error as APIError {
+                let body = try JSONCoding.encoder.encode(APIError.ErrorBody(error: .init(code: error.code, message: error.message)))
+                try await writer.write(Self.event("error", json: body))
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    /// The worker's result with the request id added.
+    static func withRequestID(_ payload: [UInt8], _ requestID: String) throws -> Data {
+        guard var object = try JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any] else {
+            throw APIError(.internalServerError, code: "internal", message: "the worker sent a result that is not an object")
+        }
+        object["request_id"] = requestID
+        return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    }
+
+    /// A server-sent event carrying an output chunk as text (or base64 when not UTF-8).
+    static func event(_ name: String, chunk: [UInt8]) -> ByteBuffer {
+        let text = String(validating: chunk, as: UTF8.self)
+        let object: [String: Any] = text.map { ["data": $0, "encoding": "utf8"] }
+            ?? ["data": Data(chunk).base64EncodedString(), "encoding": "base64"]
+        let json = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return event(name, json: json)
+    }
+
+    static func event(_ name: String, json: Data) -> ByteBuffer {
+        var buffer = ByteBuffer(string: "event: \(name)\ndata: ")
+        buffer.writeBytes(json)
+        buffer.writeString("\n\n")
+        return buffer
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import Store
+import WorkerProtocol
+
+/// `/v1/files`: the tenant's workspace through its worker. Paths are checked
+/// here and again by the worker, which opens them beneath the workspace only.
+struct FilesController {
+    let call: WorkerCall
+    let maxBodyBytes: Int
+    static let deadline = Duration.seconds(60)
+
+    /// Relative, no `..`, no NUL, no empty segments: 400 before anything runs.
+    static func checkedPath(_ raw: String) throws -> String {
+        let path = raw.removingPercentEncoding ?? raw
+        guard !path.isEmpty, !path.hasPrefix("/"), !path.contains("\0"), path.utf8.count <= 4096 else {
+            throw APIError.invalidRequest("the path '\(raw)' must be relative to the workspace, without NUL bytes")
+        }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard !parts.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) else {
+            throw APIError.invalidRequest("the path '\(raw)' must not contain '..', '.' or empty segments")
+        }
+        return path
+    }
+
+    private func tenant(_ context: APIRequestContext) throws -> Tenant {
+        guard let tenant = context.authentication?.tenant else { throw APIError.unauthenticated("missing API key") }
+        return tenant
+    }
+
+    func list(_ request: Request, context: APIRequestContext) async throws -> Response {
+        var prefix = request.uri.queryParameters.get("prefix")
+        if let p = prefix, !p.isEmpty { prefix = try Self.checkedPrefix(p) }
+        let payload = try await call.run(.filesList, FilesListArgs(prefix: prefix), tenant: try tenant(context),
+                                         requestID: context.requestID, deadline: Self.deadline)
+        return Self.json(payload)
+    }
+
+    func read(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let path = try Self.checkedPath(context.parameters.getCatchAll().joined(separator: "/"))
+        let payload = try await call.run(.filesRead, FilesReadArgs(path: path), tenant: try tenant(context),
+                                         requestID: context.requestID, deadline: Self.deadline)
+        let result = try WireJSON.decode(FilesReadResult.self, from: payload)
+        guard let content = result.content, let bytes = Data(base64Encoded: content) else {
+            throw APIError(.internalServerError, code: "internal", message: "the worker sent a file without content")
+        }
+        return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    func write(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let path = try Self.checkedPath(context.parameters.getCatchAll().joined(separator: "/"))
+        var request = request
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: context.bodyLimit)
+        } catch is NIOTooManyBytesError {
+            throw APIError.bodyTooLarge(limit: context.bodyLimit)
+        }
+        let args = FilesWriteArgs(path: path, content: Data(body.readableBytesView).base64EncodedString(), encoding: "base64")
+        let payload = try await call.run(.filesWrite, args, tenant: try tenant(context),
+                                         requestID: context.requestID, deadline: Self.deadline)
+        return Self.json(payload, status: .created)
+    }
+
+    func delete(_ request: Request, context: APIRequestContext) async throws -> Response {
+        let path = try Self.checkedPath(context.parameters.getCatchAll().joined(separator: "/"))
+        let payload = try await call.run(.filesDelete, FilesDeleteArgs(path: path), tenant: try tenant(context),
+                                         requestID: context.requestID, deadline: Self.deadline)
+        return Self.json(payload)
+    }
+
+    /// A prefix may end in a partial name ("logs/2026-"), but follows the path rules otherwise.
+    static func checkedPrefix(_ raw: String) throws -> String {
+        let trimmed = raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+        _ = try checkedPath(trimmed)
+        return raw
+    }
+
+    static func json(_ payload: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: payload)))
+    }
+}

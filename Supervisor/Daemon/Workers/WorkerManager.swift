@@ -1,0 +1,230 @@
+import Foundation
+import Hummingbird
+import Logging
+import Sandbox
+import Store
+
+/// Starts each tenant's worker on its first call, stops idle ones, restarts
+/// crashed ones with exponential backoff, and marks a tenant whose worker
+/// keeps crashing as degraded until the operator or time clears it.
+public actor WorkerManager {
+    /// What operators see in `warden workers ps`.
+    public struct Status: Codable, Sendable, Equatable {
+        public var tenantID: String
+        public var state: String
+        public var pid: Int32?
+        public var startedAt: Date?
+        public var lastUsedAt: Date?
+        public var callsInFlight: Int
+        public var restarts: Int
+        public var recentCrashes: Int
+        public var lastError: String?
+
+        enum CodingKeys: String, CodingKey {
+            case state, pid, restarts
+            case tenantID = "tenant_id"
+            case startedAt = "started_at"
+            case lastUsedAt = "last_used_at"
+            case callsInFlight = "calls_in_flight"
+            case recentCrashes = "recent_crashes"
+            case lastError = "last_error"
+        }
+    }
+
+    private struct Slot {
+        var process: WorkerProcess?
+        var starting: Task<WorkerProcess, any Error>?
+        var lastUsed = Date()
+        var inFlight = 0
+        var crashes: [Date] = []
+        var restarts = 0
+        var degradedUntil: Date?
+        var lastError: String?
+    }
+
+    static let crashWindow: TimeInterval = 60
+    static let crashLoopCount = 5
+    static let degradedFor: TimeInterval = 60
+
+    private var slots: [String: Slot] = [:]
+    private let settings: WorkerSettings
+    private let jail: Jail
+    private let layout: StateLayout
+    private let logger: Logger
+    private var reaper: Task<Void, Never>?
+
+    init(settings: WorkerSettings, jail: Jail, layout: StateLayout, logger: Logger) {
+        self.settings = settings
+        self.jail = jail
+        self.layout = layout
+        self.logger = logger
+        if settings.rootMode, let host = jail.cgroups?.host { TenantCgroup.sweep(host: host) }
+    }
+
+    /// Stops workers that had no call for the idle time; runs until cancelled.
+    func startReaper() {
+        let interval = max(1, min(30, settings.idleSeconds / 2))
+        reaper = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(interval))
+                await self?.reapIdle()
+            }
+        }
+    }
+
+    var running: Int { slots.values.filter { $0.process != nil }.count }
+    var degraded: Int { slots.values.filter { ($0.degradedUntil ?? .distantPast) > Date() }.count }
+
+    /// The tenant's worker, started if needed; pair with `release`.
+    func acquire(_ tenant: Tenant) async throws -> WorkerProcess {
+        var slot = slots[tenant.id] ?? Slot()
+        if let until = slot.degradedUntil, until > Date() {
+            throw APIError(.serviceUnavailable, code: "worker_degraded",
+                           message: "the worker of tenant \(tenant.id) keeps crashing (\(slot.lastError ?? "no detail")); calls resume at \(ISO8601DateFormatter().string(from: until)) or after `warden workers restart`",
+                           headers: [.retryAfter: String(Int(until.timeIntervalSinceNow.rounded(.up)))])
+        }
+        slot.inFlight += 1
+        slot.lastUsed = Date()
+        slots[tenant.id] = slot
+        do {
+            let process = try await ensureRunning(tenant)
+            return process
+        } catch {
+            slots[tenant.id]?.inFlight -= 1
+            throw error
+        }
+    }
+
+    func release(_ tenantID: String) {
+        slots[tenantID]?.inFlight -= 1
+        slots[tenantID]?.lastUsed = Date()
+    }
+
+    private func ensureRunning(_ tenant: Tenant) async throws -> WorkerProcess {
+        if let process = slots[tenant.id]?.process { return process }
+        if let starting = slots[tenant.id]?.starting { return try await starting.value }
+        try await waitForBackoff(tenant.id)
+        if let process = slots[tenant.id]?.process { return process }
+        if let starting = slots[tenant.id]?.starting { return try await starting.value }
+
+        let settings = self.settings, jail = self.jail, logger = self.logger
+        let workspace = layout.workspace(tenant.id)
+        let task = Task<WorkerProcess, any Error> {
+            try await BlockingWork.run("worker-start") {
+                try WorkerProcess.start(tenant: tenant, workspace: workspace, settings: settings, jail: jail,
+                                        logger: logger) { [weak self] result in
+                    Task { await self?.exited(tenant.id, result: result) }
+                }
+            }
+        }
+        slots[tenant.id]?.starting = task
+        do {
+            let process = try await task.value
+            slots[tenant.id]?.starting = nil
+            slots[tenant.id]?.process = process
+            logger.info("worker started", metadata: ["tenant_id": "\(tenant.id)", "pid": "\(process.cancellation.initPID ?? -1)"])
+            return process
+        } catch {
+            slots[tenant.id]?.starting = nil
+            recordCrash(tenant.id, reason: "could not start: \(error)")
+            throw APIError(.serviceUnavailable, code: "worker_unavailable",
+                           message: "the worker of tenant \(tenant.id) could not start: \(error)")
+        }
+    }
+
+    /// After a crash the next start waits 0.25 s, 0.5 s, 1 s, … (at most 30 s).
+    private func waitForBackoff(_ tenantID: String) async throws {
+        guard let slot = slots[tenantID], let last = slot.crashes.last else { return }
+        let recent = slot.crashes.filter { $0 > Date().addingTimeInterval(-Self.crashWindow) }.count
+        guard recent > 0 else { return }
+        let delay = min(30, 0.25 * pow(2, Double(recent - 1)))
+        let remaining = last.addingTimeInterval(delay).timeIntervalSinceNow
+        guard remaining > 0 else { return }
+        if remaining > 3 {
+            throw APIError(.serviceUnavailable, code: "worker_restarting",
+                           message: "the worker of tenant \(tenantID) crashed and restarts in \(Int(remaining.rounded(.up))) s",
+                           headers: [.retryAfter: String(Int(remaining.rounded(.up)))])
+        }
+        try await Task.sleep(for: .seconds(remaining))
+    }
+
+    private func recordCrash(_ tenantID: String, reason: String) {
+        var slot = slots[tenantID] ?? Slot()
+        let now = Date()
+        slot.crashes = slot.crashes.filter { $0 > now.addingTimeInterval(-Self.crashWindow) } + [now]
+        slot.lastError = reason
+        if slot.crashes.count >= Self.crashLoopCount {
+            slot.degradedUntil = now.addingTimeInterval(Self.degradedFor)
+            logger.error("worker crash loop: tenant degraded", metadata: ["tenant_id": "\(tenantID)", "reason": "\(reason)"])
+        }
+        slots[tenantID] = slot
+    }
+
+    private func exited(_ tenantID: String, result: JailResult) {
+        guard var slot = slots[tenantID], let process = slot.process else { return }
+        slot.process = nil
+        slots[tenantID] = slot
+        if settings.rootMode, let host = jail.cgroups?.host { TenantCgroup(host: host, tenantID: tenantID).remove() }
+        if process.isStopping {
+            logger.info("worker stopped", metadata: ["tenant_id": "\(tenantID)"])
+            return
+        }
+        let reason = "\(result.status.rawValue)\(result.message.map { ": \($0)" } ?? "")"
+        logger.error("worker crashed", metadata: ["tenant_id": "\(tenantID)", "result": "\(reason)"])
+        slots[tenantID]?.restarts += 1
+        recordCrash(tenantID, reason: reason)
+    }
+
+    /// Stops the tenant's worker (suspend, delete, idle, shutdown).
+    func stop(_ tenantID: String, graceMs: Int = 2000) {
+        slots[tenantID]?.process?.stop(graceMs: graceMs)
+    }
+
+    /// Kills the tenant's worker at once. False when none runs.
+    func kill(_ tenantID: String) -> Bool {
+        guard let process = slots[tenantID]?.process else { return false }
+        process.kill()
+        return true
+    }
+
+    /// Clears a degraded mark and the crash history, and stops the worker so the next call starts a fresh one.
+    func restart(_ tenantID: String) {
+        slots[tenantID]?.degradedUntil = nil
+        slots[tenantID]?.crashes = []
+        slots[tenantID]?.process?.stop(graceMs: 1000)
+    }
+
+    func list() -> [Status] {
+        let now = Date()
+        return slots.keys.sorted().compactMap { id in
+            guard let slot = slots[id] else { return nil }
+            let state: String
+            if let until = slot.degradedUntil, until > now { state = "degraded" }
+            else if slot.process != nil { state = "running" }
+            else if slot.starting != nil { state = "starting" }
+            else if slot.crashes.contains(where: { $0 > now.addingTimeInterval(-Self.crashWindow) }) { state = "crashed" }
+            else { state = "stopped" }
+            return Status(tenantID: id, state: state, pid: slot.process?.cancellation.initPID,
+                          startedAt: slot.process?.startedAt, lastUsedAt: slot.lastUsed, callsInFlight: slot.inFlight,
+                          restarts: slot.restarts,
+                          recentCrashes: slot.crashes.filter { $0 > now.addingTimeInterval(-Self.crashWindow) }.count,
+                          lastError: slot.lastError)
+        }
+    }
+
+    private func reapIdle() {
+        let cutoff = Date().addingTimeInterval(-settings.idleSeconds)
+        for (id, slot) in slots where slot.process != nil && slot.inFlight == 0 && slot.lastUsed < cutoff {
+            logger.info("stopping idle worker", metadata: ["tenant_id": "\(id)"])
+            slot.process?.stop()
+        }
+    }
+
+    /// Stops every worker and waits (up to the grace) for them to end.
+    func shutdownAll(graceMs: Int) async {
+        reaper?.cancel()
+        for slot in slots.values { slot.process?.stop(graceMs: graceMs) }
+        let deadline = Date().addingTimeInterval(Double(graceMs) / 1000 + 2)
+        while running > 0 && Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import Sandbox
+import WorkerProtocol
+
+/// What every worker is started with, resolved once from the configuration.
+struct WorkerSettings: Sendable {
+    /// The `warden-worker` binary on the host (bound read-only into each tenant jail).
+    var binary: String
+    /// The tenant jail's seccomp filter (the `worker` profile).
+    var workerProfile: SeccompProgram
+    /// The tool jails' profile (`exec`), sent to the worker in HELLO.
+    var execProfile: JSONValue
+    var maxCallsPerWorker: Int
+    var tenantMemoryBytes: Int
+    var tenantPids: Int
+    var idleSeconds: Double
+    var rootMode: Bool
+
+    static let binaryInJail = "/opt/warden/warden-worker"
+
+    /// The worker binary sits beside `warden` in a build or an install.
+    static func defaultBinary() -> String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""
+        return (exe as NSString).deletingLastPathComponent + "/warden-worker"
+    }
+
+    static func load(configuration: SupervisorConfiguration) throws -> WorkerSettings {
+        let binary = configuration.workerBinary ?? defaultBinary()
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw ConfigurationError("the worker binary \(binary) is missing; build it (swift build --product warden-worker) or set workers.binary")
+        }
+        let workerProfile: SeccompProgram
+        let execProfile: JSONValue
+        do {
+            workerProfile = try SeccompCompiler.compile(SeccompProfile.load("worker"))
+            let path = (ProfileLocator.policiesDirectory() ?? "policies") + "/seccomp/exec.json"
+            execProfile = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw ConfigurationError("cannot load the seccomp profiles for workers: \(error)")
+        }
+        return WorkerSettings(binary: binary, workerProfile: workerProfile, execProfile: execProfile,
+                              maxCallsPerWorker: configuration.workerMaxCalls,
+                              tenantMemoryBytes: configuration.workerMemoryMB << 20,
+                              tenantPids: configuration.workerPids,
+                              idleSeconds: configuration.workerIdleSeconds,
+                              rootMode: geteuid() == 0)
+    }
+}

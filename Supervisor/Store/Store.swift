@@ -1,0 +1,57 @@
+import Foundation
+
+/// The system of record for tenants and API keys.
+///
+/// Every back end (SQLite now, PostgreSQL later) implements this protocol; the
+/// rules that do not depend on SQL (status transitions, key format, id
+/// allocation policy) live in shared types so the back ends cannot disagree.
+public protocol Store: Sendable {
+    /// A cheap round trip that proves the store answers; health checks use it.
+    func ping() async throws
+
+    /// Creates an active tenant with a fresh, non-overlapping host id range.
+    /// Throws `StoreError.conflict` when a live tenant already has `name`.
+    func createTenant(name: String, plan: String) async throws -> Tenant
+
+    func tenant(id: String) async throws -> Tenant?
+
+    /// The live (not deleted) tenant with this name.
+    func tenant(named name: String) async throws -> Tenant?
+
+    /// Tenants in creation order.
+    func listTenants(includeDeleted: Bool) async throws -> [Tenant]
+
+    /// Moves a tenant to `status` following `TenantStatus.canChange(to:)`.
+    /// Moving to `.deleted` also revokes every key of the tenant, atomically.
+    func setTenantStatus(id: String, to status: TenantStatus) async throws -> Tenant
+
+    /// Issues a key for a tenant that is not deleted. The returned token is the
+    /// only copy of the secret: the store keeps its SHA-256 hash.
+    func issueKey(tenantID: String) async throws -> IssuedKey
+
+    func apiKey(id: String) async throws -> APIKey?
+
+    /// Keys of one tenant, or of all tenants when `tenantID` is nil, oldest first.
+    func listKeys(tenantID: String?) async throws -> [APIKey]
+
+    /// Revokes a key; revoking a revoked key returns it unchanged.
+    func revokeKey(id: String) async throws -> APIKey
+
+    /// Resolves a bearer token to its key and tenant, or nil when the token is
+    /// malformed, unknown or revoked. The tenant may be suspended or deleted:
+    /// callers decide what that means for the request.
+    func authenticate(token: String) async throws -> Authentication?
+
+    func close() async throws
+}
+
+/// What a valid token resolves to.
+public struct Authentication: Sendable, Equatable {
+    public var key: APIKey
+    public var tenant: Tenant
+
+    public init(key: APIKey, tenant: Tenant) {
+        self.key = key
+        self.tenant = tenant
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+
+/// Runs OPA's conformance cases (`../shared/conformance/opa/run.py`) against the built
+/// `warden` binary and fails when any tier passes fewer cases than it did when the
+/// thresholds were last raised, so every regression shows.
+@Suite("OPA conformance", .serialized)
+struct ConformanceTests {
+    /// Cases passing per tier at the last raise of the bar.
+    static let minimumPassing: [Int: Int] = [1: 760, 2: 9]
+
+    static var packageRoot: URL {
+        // Tests/PolicyTests/ConformanceTests.swift → the directory holding Package.swift.
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// The `warden` binary: next to the test bundle, or in the package's build folders.
+    static func findWarden() -> URL? {
+        var candidates: [URL] = []
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+            for _ in 0..<4 {
+                candidates.append(dir.appendingPathComponent("warden"))
+                dir = dir.deletingLastPathComponent()
+            }
+        }
+        for scratch in [".build-policy", ".build"] {
+            candidates.append(packageRoot.appendingPathComponent("\(scratch)/debug/warden"))
+        }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    @Test("tier 1 and tier 2 pass at least as many cases as before")
+    func conformance() throws {
+        let runner = Self.packageRoot.deletingLastPathComponent().appendingPathComponent("shared/conformance/opa/run.py")
+        try #require(FileManager.default.fileExists(atPath: runner.path),
+                     "conformance runner missing at \(runner.path)")
+        let warden = try #require(Self.findWarden(),
+                                  "warden binary not found: build it with `swift build --product warden` first")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        let command = "'\(warden.path)' policy eval --format json {data_args} {input_args} {strict_args} {query}"
+        process.arguments = [runner.path, "--by-tier", "--tier", "1,2", "-j", "2", "--cmd", command]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0 || output.contains("tier 1:"), "runner failed:\n\(output)")
+
+        var passed: [Int: Int] = [:]
+        for line in output.split(separator: "\n") where line.hasPrefix("tier ") {
+            // "tier 1: 760 passed, 89 failed, 33 skipped"
+            let words = line.split(separator: " ")
+            guard words.count >= 3, let tier = Int(words[1].dropLast()), let count = Int(words[2]) else { continue }
+            passed[tier] = count
+        }
+        for (tier, minimum) in Self.minimumPassing.sorted(by: { $0.key < $1.key }) {
+            let got = try #require(passed[tier], "no count for tier \(tier) in runner output:\n\(output)")
+            #expect(got >= minimum, "tier \(tier): \(got) passed, expected at least \(minimum)\n\(output)")
+        }
+    }
+}

@@ -1,0 +1,38 @@
+/// The payload of an ERROR frame, which ends a call (or a failed handshake).
+public struct ErrorReply: Sendable, Codable, Equatable, Error {
+    public var code: ErrorCode
+    public var message: String
+    /// For `invalid_limit`: the argument that was refused.
+    public var field: String?
+
+    public init(_ code: ErrorCode, _ message: String, field: String? = nil) {
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+}
+
+public enum ErrorCode: String, Sendable, Codable, Equatable {
+    case badRequest = "bad_request"
+    case invalidLimit = "invalid_limit"
+    case notFound = "not_found"
+    case busy
+    case tooLarge = "too_large"
+    case noSpace = "no_space"
+    case `internal`
+    /// Handshake only: the worker does not speak the HELLO's protocol version.
+    case protocolVersion = "protocol_version"
+
+    /// The HTTP status the supervisor answers with.
+    public var httpStatus: Int {
+        switch self {
+        case .badRequest: return 400
+        case .invalidLimit: return 422
+        case .notFound: return 404
+        case .busy: return 503
+        case .tooLarge: return 413
+        case .noSpace: return 507
+        case .internal, .protocolVersion: return 500
+        }
+    }
+}

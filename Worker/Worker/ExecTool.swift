@@ -1,0 +1,85 @@
+import Sandbox
+import WorkerProtocol
+
+/// The `exec` tool: the call's files into the workspace, its code into a
+/// private directory, then the interpreter in a fresh nested tool jail.
+final class ExecTool: Sendable {
+    private let jail: Jail
+    private let seccomp: SeccompProgram
+    private let workspace: Workspace
+    private let socket: FrameSocket
+    private let codeDirectories: CodeDirectories
+
+    /// Where the tool jail sees the call's code (read-only) and the workspace (read-write).
+    static let codeMount = "/code"
+    static let workspaceMount = "/workspace"
+    /// The one unprivileged id tenant code runs as (also the owner of workspace files).
+    static let payloadID: UInt32 = 1000
+    /// Ids the tool jail maps, 1:1 from the worker's user namespace.
+    static let nestedIDs: UInt32 = 65536
+    static let pidsPerCall = 128
+
+    init(jail: Jail, seccomp: SeccompProgram, workspace: Workspace, socket: FrameSocket, codeDirectories: CodeDirectories) {
+        self.jail = jail
+        self.seccomp = seccomp
+        self.workspace = workspace
+        self.socket = socket
+        self.codeDirectories = codeDirectories
+    }
+
+    func run(_ args: ExecArgs, callID: UInt32, cancellation: JailCancellation) throws(ErrorReply) -> Frame {
+        let plan = try ExecPlan(args)
+        for file in plan.files {
+            _ = try workspace.write(file.path, bytes: file.bytes, append: false)
+        }
+        let codeDirectory = try codeDirectories.create(name: plan.language.scriptName, code: plan.code)
+        defer { codeDirectories.remove(codeDirectory) }
+
+        let config = configuration(plan, codeDirectory: codeDirectory)
+        let input: JailInput = plan.stdin.isEmpty ? .null : .bytes(plan.stdin)
+        let outcome: JailOutcome
+        if plan.stream {
+            let socket = self.socket
+            outcome = jail.run(config, stdin: input, keepOutput: false, cancellation: cancellation) { stream, bytes in
+                let type: FrameType = stream == .stdout ? .stdout : .stderr
+                var offset = 0
+                while offset < bytes.count {
+                    let end = min(bytes.count, offset + Frame.maxPayload)
+                    do {
+                        try socket.write(Frame(type, callID: callID, payload: Array(bytes[offset..<end])))
+                    } catch {
+                        // Nobody is reading: end the run rather than fill a dead socket.
+                        cancellation.cancel()
+                        return
+                    }
+                    offset = end
+                }
+            }
+        } else {
+            outcome = jail.run(config, stdin: input, keepOutput: true, cancellation: cancellation)
+        }
+        if outcome.result.status == .setupError {
+            throw ErrorReply(.internal, "the tool jail could not be set up: \(outcome.result.message ?? "no reason given")")
+        }
+        return try ExecResultFrame.make(outcome, streamed: plan.stream, callID: callID)
+    }
+
+    private func configuration(_ plan: ExecPlan, codeDirectory: String) -> JailConfig {
+        var config = JailConfig(command: plan.language.command,
+                                arguments: ["\(Self.codeMount)/\(plan.language.scriptName)"] + plan.arguments)
+        config.environment.merge(plan.language.environment) { _, new in new }
+        config.workingDirectory = Self.workspaceMount
+        config.binds = [
+            Bind(source: workspace.path, target: Self.workspaceMount, writable: true),
+            Bind(source: codeDirectory, target: Self.codeMount, writable: false),
+        ]
+        config.network = .inherit
+        config.identity = .nested(count: Self.nestedIDs)
+        config.uid = Self.payloadID
+        config.gid = Self.payloadID
+        config.seccomp = seccomp
+        config.limits = Limits(memoryBytes: plan.memoryBytes, pids: Self.pidsPerCall, wallTimeMs: plan.timeoutMs,
+                               cpuTimeMs: plan.cpuMs, outputBytes: plan.outputBytes)
+        return config
+    }
+}

@@ -1,0 +1,84 @@
+import FoundationEssentials
+import Sandbox
+import WorkerProtocol
+
+/// Everything a call needs, set up once from HELLO, and the dispatch of a
+/// CALL frame to its tool. `handle` returns the frame that ends the call.
+final class ToolRunner: Sendable {
+    let maxCalls: Int
+    private let exec: ExecTool
+    private let files: FilesTool
+
+    init(hello: Hello, socket: FrameSocket) throws(ErrorReply) {
+        maxCalls = hello.maxCalls > 0 ? min(hello.maxCalls, 4096) : 16
+        let program: SeccompProgram
+        do {
+            let profile = try SeccompProfile.decode(WireJSON.encode(hello.execProfile), source: "HELLO exec_profile")
+            program = try SeccompCompiler.compile(profile)
+        } catch {
+            throw ErrorReply(.badRequest, "exec_profile of HELLO is not a usable seccomp profile: \(error)")
+        }
+        let workspace = try Workspace(path: hello.workspace)
+        let jail: Jail
+        do {
+            // cgroups when the supervisor delegated a writable hierarchy, else none.
+            jail = try (try? Jail(cgroupRoot: "/sys/fs/cgroup", cgroupParent: "calls")) ?? Jail(cgroupRoot: nil)
+        } catch {
+            throw ErrorReply(.internal, "the worker could not set up its jail: \(error)")
+        }
+        exec = ExecTool(jail: jail, seccomp: program, workspace: workspace, socket: socket,
+                        codeDirectories: CodeDirectories(root: "/tmp/warden-calls"))
+        files = FilesTool(workspace: workspace, socket: socket)
+    }
+
+    func handle(_ frame: Frame, cancellation: JailCancellation) -> Frame {
+        let id = frame.callID
+        do throws(ErrorReply) {
+            let header = try ArgumentDecoding.header(of: frame.payload)
+            guard let tool = Tool(rawValue: header.tool) else {
+                let known = Tool.allCases.map(\.rawValue).joined(separator: ", ")
+                throw ErrorReply(.badRequest, "unknown tool \"\(header.tool)\"; this worker serves \(known)")
+            }
+            switch tool {
+            case .exec:
+                let args = try ArgumentDecoding.args(ExecArgs.self, from: frame.payload)
+                return try exec.run(args, callID: id, cancellation: cancellation)
+            case .filesList:
+                return try files.list(ArgumentDecoding.args(FilesListArgs.self, from: frame.payload), callID: id)
+            case .filesRead:
+                return try files.read(ArgumentDecoding.args(FilesReadArgs.self, from: frame.payload), callID: id)
+            case .filesWrite:
+                return try files.write(ArgumentDecoding.args(FilesWriteArgs.self, from: frame.payload), callID: id)
+            case .filesDelete:
+                return try files.delete(ArgumentDecoding.args(FilesDeleteArgs.self, from: frame.payload), callID: id)
+            }
+        } catch {
+            return Self.errorFrame(error, callID: id)
+        }
+    }
+
+    static func errorFrame(_ error: ErrorReply, callID: UInt32) -> Frame {
+        (try? WireJSON.frame(.error, callID: callID, error))
+            ?? Frame(.error, callID: callID, payload: Array(#"{"code":"internal","message":"the error could not be encoded"}"#.utf8))
+    }
+
+    /// A RESULT frame, or `internal` when the result cannot go in one frame.
+    static func resultFrame<T: Encodable>(_ value: T, callID: UInt32) throws(ErrorReply) -> Frame {
+        let payload: [UInt8]
+        do { payload = try WireJSON.encode(value) } catch {
+            throw ErrorReply(.internal, "the result could not be encoded: \(error)")
+        }
+        guard payload.count <= Frame.maxPayload else {
+            throw ErrorReply(.internal, "the result of \(payload.count) bytes does not fit in one frame")
+        }
+        return Frame(.result, callID: callID, payload: payload)
+    }
+
+    /// An exec call cancelled because the worker is shutting down says so, not "cancelled by the caller".
+    static func markedAsShutdown(_ frame: Frame) -> Frame {
+        guard frame.type == .result, var result = try? WireJSON.decode(ExecResult.self, from: frame.payload),
+              result.status == JailResult.Status.signaled.rawValue else { return frame }
+        result.message = "cancelled: the worker is shutting down"
+        return (try? resultFrame(result, callID: frame.callID)) ?? frame
+    }
+}

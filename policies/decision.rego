@@ -1,0 +1,64 @@
+# The decision before every tool call: data.warden.decision with the input of DESIGN.md.
+package warden
+
+default require_approval := false
+
+default needs_approval := false
+
+decision := {
+	"allow": count(deny) == 0,
+	"deny": sort([msg | some msg in deny]),
+	"require_approval": needs_approval,
+}
+
+# Approval matters only for calls the rules would otherwise allow.
+needs_approval if {
+	count(deny) == 0
+	require_approval
+}
+
+deny contains "unknown tenant plan" if not plan
+
+deny contains msg if {
+	input.tenant.status != "active"
+	msg := sprintf("tenant %s is %s", [input.tenant.id, input.tenant.status])
+}
+
+deny contains msg if {
+	plan
+	not input.tool in plan.tools
+	msg := sprintf("tool %s is not allowed on plan %s", [input.tool, input.tenant.plan])
+}
+
+deny contains msg if {
+	some name, ceiling in {"timeout_ms": plan.limits.timeout_ms, "memory_mb": plan.limits.memory_mb}
+	input.args[name] > ceiling
+	msg := sprintf("%s %v exceeds the plan's ceiling of %v", [name, input.args[name], ceiling])
+}
+
+deny contains "network access is not part of this plan" if {
+	input.args.network == true
+	not plan.network
+}
+
+deny contains msg if {
+	limit := plan.limits.calls_per_day
+	used := object.get(input.usage, sprintf("%s.calls.day", [input.tool]), 0)
+	used >= limit
+	msg := sprintf("daily call limit of %d reached for %s", [limit, input.tool])
+}
+
+deny contains msg if {
+	some host in requested_hosts
+	blocked_host(host)
+	msg := sprintf("host %s is private, link-local or metadata", [host])
+}
+
+require_approval if input.tool in plan.approval_tools
+
+# Shell access with the network on is risky enough for a human to look first.
+require_approval if {
+	input.tool == "exec"
+	input.args.network == true
+	input.tenant.plan != "pro"
+}

@@ -1,0 +1,71 @@
+package warden_test
+
+import data.warden
+
+tenant(plan) := {"id": "t_1", "plan": plan, "status": "active"}
+
+call(plan, tool, args) := {"tenant": tenant(plan), "tool": tool, "args": args, "usage": {}}
+
+test_free_plan_may_fetch_public_hosts if {
+	d := warden.decision with input as call("free", "fetch", {"url": "https://example.com/a"})
+	d.allow
+	d.deny == []
+	not d.require_approval
+}
+
+test_free_plan_may_not_exec if {
+	d := warden.decision with input as call("free", "exec", {"language": "python"})
+	not d.allow
+	d.deny == ["tool exec is not allowed on plan free"]
+}
+
+test_suspended_tenant_is_denied if {
+	inp := object.union(call("pro", "fetch", {"url": "https://example.com"}), {"tenant": {"id": "t_1", "plan": "pro", "status": "suspended"}})
+	d := warden.decision with input as inp
+	"tenant t_1 is suspended" in d.deny
+}
+
+test_timeout_ceiling if {
+	d := warden.decision with input as call("creator", "exec", {"timeout_ms": 60000})
+	d.deny == ["timeout_ms 60000 exceeds the plan's ceiling of 30000"]
+}
+
+test_network_needs_a_plan_with_network if {
+	d := warden.decision with input as call("free", "fetch", {"url": "https://example.com", "network": true})
+	"network access is not part of this plan" in d.deny
+}
+
+test_daily_limit if {
+	inp := object.union(call("free", "fetch", {"url": "https://example.com"}), {"usage": {"fetch.calls.day": 200}})
+	d := warden.decision with input as inp
+	d.deny == ["daily call limit of 200 reached for fetch"]
+}
+
+test_metadata_and_private_hosts_are_blocked if {
+	every url in ["http://169.254.169.254/latest", "https://10.1.2.3/", "http://localhost:8080", "http://metadata.google.internal/x", "http://[::1]:80/"] {
+		d := warden.decision with input as call("pro", "fetch", {"url": url})
+		not d.allow
+	}
+}
+
+test_exec_with_network_needs_approval_below_pro if {
+	d := warden.decision with input as call("creator", "exec", {"network": true})
+	d.allow
+	d.require_approval
+}
+
+test_pro_delete_needs_approval if {
+	d := warden.decision with input as call("pro", "files.delete", {"path": "a.txt"})
+	d.require_approval
+}
+
+test_unknown_plan if {
+	d := warden.decision with input as call("gold", "fetch", {"url": "https://example.com"})
+	"unknown tenant plan" in d.deny
+}
+
+test_store_plans_replace_defaults if {
+	plans := {"free": {"tools": {"exec"}, "limits": {"timeout_ms": 1, "memory_mb": 1, "calls_per_day": 1}, "network": false, "approval_tools": set()}}
+	d := warden.decision with input as call("free", "exec", {}) with data.plans as plans
+	d.allow
+}

@@ -1,0 +1,47 @@
+# Host rules for fetch and browser: no private, link-local, loopback or metadata addresses.
+package warden
+
+requested_hosts contains host if {
+	input.tool in {"fetch", "browser"}
+	url := input.args.url
+	host := url_host(url)
+}
+
+# The host part of an http(s) URL, without port or credentials.
+url_host(url) := host if {
+	rest := trim_prefix(trim_prefix(url, "https://"), "http://")
+	authority := split(rest, "/")[0]
+	hostport := split_last(authority, "@")
+	host := lower(strip_port(hostport))
+}
+
+split_last(s, sep) := parts[count(parts) - 1] if parts := split(s, sep)
+
+strip_port(hostport) := trim_suffix(trim_prefix(split(hostport, "]")[0], "["), "") if startswith(hostport, "[")
+
+strip_port(hostport) := split(hostport, ":")[0] if not startswith(hostport, "[")
+
+metadata_hosts := {"metadata.google.internal", "metadata", "instance-data", "169.254.169.254", "fd00:ec2::254"}
+
+private_ranges := [
+	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16",
+	"100.64.0.0/10", "0.0.0.0/8", "::1/128", "fc00::/7", "fe80::/10",
+]
+
+blocked_host(host) if host in metadata_hosts
+
+blocked_host("localhost")
+
+blocked_host(host) if endswith(host, ".localhost")
+
+blocked_host(host) if endswith(host, ".internal")
+
+blocked_host(host) if {
+	is_ip(host)
+	some cidr in private_ranges
+	net.cidr_contains(cidr, host)
+}
+
+is_ip(host) if regex.match(`^[0-9]+(\.[0-9]+){3}$`, host)
+
+is_ip(host) if contains(host, ":")
