@@ -10,7 +10,7 @@ packages=(
   # build
   build-essential pkg-config libseccomp-dev libcap-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev
   # runtimes the jail runs, and tools the tests use
-  python3 python3-yaml python3-seccomp nodejs procps util-linux iproute2
+  python3 python3-yaml python3-seccomp nodejs procps util-linux iproute2 curl
   # peers for the benchmarks
   bubblewrap libnl-route-3-200
 )
@@ -42,4 +42,5 @@ fi
 
 if [ "${1:-}" != "--no-build" ]; then
   swift build -c release --product warden
+  swift build -c release --product warden-worker
 fi

@@ -10,6 +10,8 @@ struct FilesController {
     let call: WorkerCall
     let maxBodyBytes: Int
     static let deadline = Duration.seconds(60)
+    /// Raw bytes per write call: base64 of this fits one protocol frame.
+    static let writePiece = 512 * 1024
 
     /// Relative, no `..`, no NUL, no empty segments: 400 before anything runs.
     static func checkedPath(_ raw: String) throws -> String {
@@ -39,11 +41,11 @@ struct FilesController {
 
     func read(_ request: Request, context: APIRequestContext) async throws -> Response {
         let path = try Self.checkedPath(context.parameters.getCatchAll().joined(separator: "/"))
-        let payload = try await call.run(.filesRead, FilesReadArgs(path: path), tenant: try tenant(context),
-                                         requestID: context.requestID, deadline: Self.deadline)
-        let result = try WireJSON.decode(FilesReadResult.self, from: payload)
-        guard let content = result.content, let bytes = Data(base64Encoded: content) else {
-            throw APIError(.internalServerError, code: "internal", message: "the worker sent a file without content")
+        // Streamed: the bytes come as chunks, so a file may be larger than one frame.
+        var bytes: [UInt8] = []
+        _ = try await call.run(.filesRead, FilesReadArgs(path: path, stream: true), tenant: try tenant(context),
+                               requestID: context.requestID, deadline: Self.deadline) { event in
+            if case .stdout(let chunk) = event { bytes += chunk }
         }
         return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
                         body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
@@ -58,9 +60,18 @@ struct FilesController {
         } catch is NIOTooManyBytesError {
             throw APIError.bodyTooLarge(limit: context.bodyLimit)
         }
-        let args = FilesWriteArgs(path: path, content: Data(body.readableBytesView).base64EncodedString(), encoding: "base64")
-        let payload = try await call.run(.filesWrite, args, tenant: try tenant(context),
+        // One call holds at most one frame: larger bodies go in appended pieces.
+        let data = Data(body.readableBytesView)
+        var offset = 0
+        var payload: [UInt8] = []
+        repeat {
+            let end = min(data.count, offset + Self.writePiece)
+            let args = FilesWriteArgs(path: path, content: data[offset..<end].base64EncodedString(), encoding: "base64",
+                                      append: offset > 0)
+            payload = try await call.run(.filesWrite, args, tenant: try tenant(context),
                                          requestID: context.requestID, deadline: Self.deadline)
+            offset = end
+        } while offset < data.count
         return Self.json(payload, status: .created)
     }
 

@@ -8,13 +8,26 @@ import Glibc
 /// hierarchy, owned by the tenant's root id, and bound into the tenant jail
 /// at /sys/fs/cgroup/<controller>, so the worker can give each tool call a
 /// child cgroup of its own under the tenant's ceiling.
+/// Names carry the daemon's scope (from its state directory), so that a
+/// daemon sweeps only its own leftovers, never another daemon's live tenants.
 struct TenantCgroup {
     static let parent = "warden/tenants"
 
     let host: CgroupHost
+    let scope: String
     let tenantID: String
 
-    var name: String { "\(Self.parent)/\(tenantID)" }
+    var name: String { "\(Self.parent)/\(scope)-\(tenantID)" }
+
+    /// A short, stable tag of a state directory: the same after a restart.
+    static func scope(stateDirectory: String) -> String {
+        let path = URL(fileURLWithPath: stateDirectory).standardizedFileURL.resolvingSymlinksInPath().path
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in path.utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        }
+        return "s" + String(String(hash, radix: 16).suffix(10))
+    }
 
     /// Directory of this tenant in each distinct hierarchy.
     var directories: [String] {
@@ -48,12 +61,12 @@ struct TenantCgroup {
         for dir in directories { Self.removeTree(dir) }
     }
 
-    /// Removes every tenant cgroup (at start, after a supervisor that was killed).
-    static func sweep(host: CgroupHost) {
+    /// Removes every tenant cgroup of this scope (at start, after a supervisor that was killed).
+    static func sweep(host: CgroupHost, scope: String) {
         let bases = host.version == .v2 ? [host.root] : Array(Set(host.controllerDirectories.values))
         for base in bases {
             let dir = "\(base)/\(parent)"
-            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(scope + "-") {
                 removeTree("\(dir)/\(name)")
             }
         }

@@ -58,7 +58,7 @@ public actor WorkerManager {
         self.jail = jail
         self.layout = layout
         self.logger = logger
-        if settings.rootMode, let host = jail.cgroups?.host { TenantCgroup.sweep(host: host) }
+        if settings.rootMode, let host = jail.cgroups?.host { TenantCgroup.sweep(host: host, scope: settings.cgroupScope) }
     }
 
     /// Stops workers that had no call for the idle time; runs until cancelled.
@@ -164,7 +164,7 @@ public actor WorkerManager {
         guard var slot = slots[tenantID], let process = slot.process else { return }
         slot.process = nil
         slots[tenantID] = slot
-        if settings.rootMode, let host = jail.cgroups?.host { TenantCgroup(host: host, tenantID: tenantID).remove() }
+        if settings.rootMode, let host = jail.cgroups?.host { TenantCgroup(host: host, scope: settings.cgroupScope, tenantID: tenantID).remove() }
         if process.isStopping {
             logger.info("worker stopped", metadata: ["tenant_id": "\(tenantID)"])
             return

@@ -101,7 +101,7 @@ final class WorkerProcess: Sendable {
         if settings.rootMode {
             c.identity = .range(base: UInt32(tenant.hostIDBase), count: UInt32(tenant.hostIDCount))
             if let host = jail.cgroups?.host {
-                let cgroup = TenantCgroup(host: host, tenantID: tenant.id)
+                let cgroup = TenantCgroup(host: host, scope: settings.cgroupScope, tenantID: tenant.id)
                 try cgroup.prepare(owner: UInt32(tenant.hostIDBase))
                 c.cgroupName = cgroup.name
                 c.binds += cgroup.binds

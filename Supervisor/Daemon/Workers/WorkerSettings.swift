@@ -15,6 +15,8 @@ struct WorkerSettings: Sendable {
     var tenantPids: Int
     var idleSeconds: Double
     var rootMode: Bool
+    /// Tags this daemon's tenant cgroups (see `TenantCgroup.scope`).
+    var cgroupScope: String
 
     static let binaryInJail = "/opt/warden/warden-worker"
 
@@ -43,6 +45,7 @@ struct WorkerSettings: Sendable {
                               tenantMemoryBytes: configuration.workerMemoryMB << 20,
                               tenantPids: configuration.workerPids,
                               idleSeconds: configuration.workerIdleSeconds,
-                              rootMode: geteuid() == 0)
+                              rootMode: geteuid() == 0,
+                              cgroupScope: TenantCgroup.scope(stateDirectory: configuration.stateDirectory))
     }
 }
