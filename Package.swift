@@ -51,7 +51,7 @@ let package = Package(
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "NIOHTTP1", package: "swift-nio")],
-                path: "Supervisor/Daemon"),
+                path: "Supervisor/Daemon", resources: [.copy("openapi.json")]),
 
         // The worker protocol: frames, codec and messages shared by the supervisor and the worker.
         .target(name: "WorkerProtocol", path: "Worker/Protocol"),

@@ -19,6 +19,9 @@ enum PublicRoutes {
         }
         router.get("/v1/health") { request, context in try await health.health(request, context: context) }
         methods.record("/v1/health", .get)
+        let openapi = OpenAPIController()
+        router.get("/v1/openapi.json") { request, context in try await openapi.openapi(request, context: context) }
+        methods.record("/v1/openapi.json", .get)
 
         let authenticated = router.group().add(middleware: BearerAuthMiddleware(store: store))
         let whoami = WhoAmIController()

@@ -27,6 +27,18 @@ struct ExecToolTests {
         #expect(bash.wallMs >= 0)
     }
 
+    @Test("a tenant jail that maps a single id (as rootless) still runs exec and files")
+    func singleMappedID() throws {
+        let worker = try WorkerHarness.start(identity: .callerOnly)
+        defer { worker.stop() }
+        let r = try worker.exec(1, ExecArgs(language: "bash", code: "echo hi > made.txt; id -u; cat made.txt",
+                                            files: [ExecFile(path: "given.txt", content: "x")]))
+        #expect(r.status == "ok", "\(r)")
+        #expect(r.stdout == "1000\nhi\n")
+        let read = try worker.result(FilesReadResult.self, worker.run(2, .filesRead, FilesReadArgs(path: "made.txt")))
+        #expect(read.content.flatMap { Data(base64Encoded: $0) } == Data("hi\n".utf8))
+    }
+
     @Test("stdin, files into the workspace, and files the code writes")
     func filesAndStdin() throws {
         let worker = try WorkerHarness.start()
@@ -106,6 +118,15 @@ struct ExecToolTests {
         #expect(loud.stdoutTruncated)
         #expect(loud.stdout?.count == 1000)
 
+        // More output than one frame holds is cut to fit and marked truncated; streaming gets it all.
+        let huge = try worker.exec(4, ExecArgs(language: "python", code: "print('y' * (3 << 20))", outputBytes: 8 << 20))
+        #expect(huge.stdoutTruncated)
+        #expect((huge.stdout?.utf8.count ?? 0) > 512 << 10)
+        #expect((huge.stdout?.utf8.count ?? 0) < 1 << 20)
+        let streamed = try worker.run(5, .exec, ExecArgs(language: "python", code: "print('y' * (3 << 20))", outputBytes: 8 << 20, stream: true))
+        let streamedBytes: Int = streamed.filter { $0.type == .stdout }.reduce(0) { $0 + $1.payload.count }
+        #expect(streamedBytes == (3 << 20) + 1)
+
         let binary = try worker.exec(3, ExecArgs(language: "python", code: "import sys; sys.stdout.buffer.write(bytes([0xff, 0xfe, 0x00]))"))
         #expect(binary.stdoutEncoding == "base64")
         #expect(binary.stdout == Data([0xFF, 0xFE, 0x00]).base64EncodedString())
@@ -156,6 +177,10 @@ struct ExecToolTests {
         let tool = #"{"tool":"teleport","args":{}}"#
         try worker.send(Frame(.call, callID: 7, payload: Array(tool.utf8)))
         #expect(try worker.error(worker.waitEnd(callID: 7)).code == .badRequest)
+
+        try worker.send(WireJSON.frame(.call, callID: 0, CallRequest(tool: .filesList, args: FilesListArgs(), requestID: nil)))
+        let reserved = try worker.waitFrame(callID: 0)
+        #expect(reserved.type == .error)
 
         let escape = try worker.error(worker.run(8, .exec, ExecArgs(language: "bash", code: "true",
                                                                       files: [ExecFile(path: "../escape", content: "x")])))

@@ -44,7 +44,7 @@ final class WorkerHarness: Sendable {
     static let payloadHostID: UInt32 = 100_000 + 1000
 
     /// The tenant jail exactly as the tests start it (and as the supervisor should).
-    static func tenantJail(workerFd: Int32, workspace: String, tag: String) -> JailConfig {
+    static func tenantJail(workerFd: Int32, workspace: String, tag: String, identity: Identity = .automatic) -> JailConfig {
         var config = JailConfig(command: "/opt/warden/warden-worker")
         config.binds = [
             Bind(source: TestPaths.worker, target: "/opt/warden/warden-worker", writable: false),
@@ -54,7 +54,7 @@ final class WorkerHarness: Sendable {
         config.keepCapabilities = true
         config.uid = 0
         config.gid = 0
-        config.identity = .automatic
+        config.identity = identity
         config.network = .isolated
         config.seccomp = workerProfile
         config.environment["WARDEN_WORKER_TAG"] = tag
@@ -71,7 +71,9 @@ final class WorkerHarness: Sendable {
 
     /// Starts a worker; with `hello`, also completes the handshake.
     /// - Parameter workspaceBytes: put the workspace on a tmpfs of this size (to fill it up).
-    static func start(hello: Bool = true, maxCalls: Int = 16, workspaceBytes: Int? = nil) throws -> WorkerHarness {
+    /// - Parameter identity: `.callerOnly` maps a single id into the tenant jail, as a rootless supervisor does.
+    static func start(hello: Bool = true, maxCalls: Int = 16, workspaceBytes: Int? = nil,
+                      identity: Identity = .automatic) throws -> WorkerHarness {
         var pair: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw HarnessError("socketpair failed: errno \(errno)")
@@ -85,12 +87,14 @@ final class WorkerHarness: Sendable {
                 throw HarnessError("mounting a tmpfs workspace failed: errno \(errno)")
             }
         }
-        guard chown(workspace, payloadHostID, payloadHostID) == 0 else {
+        // Rootless, everything in the jails is the caller's own id; as root, the payload's mapped id.
+        let owner = identity == .callerOnly ? geteuid() : payloadHostID
+        guard chown(workspace, owner, owner) == 0 else {
             throw HarnessError("chown of the workspace failed (the worker tests run as root): errno \(errno)")
         }
         let tag = UUID().uuidString
         let harness = WorkerHarness(socket: FrameSocket(fd: pair[0]), workspace: workspace, tag: tag)
-        let config = tenantJail(workerFd: pair[1], workspace: workspace, tag: tag)
+        let config = tenantJail(workerFd: pair[1], workspace: workspace, tag: tag, identity: identity)
         let workerEnd = pair[1]
         Thread.detachNewThread {
             let result = WorkerHarness.jail.run(config)

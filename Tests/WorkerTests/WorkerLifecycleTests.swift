@@ -63,6 +63,17 @@ struct WorkerLifecycleTests {
         #expect(outcome.result.status == .ok, "\(outcome.result)")
     }
 
+    @Test("SHUTDOWN of an idle worker exits 0 at once")
+    func idleShutdown() throws {
+        let worker = try WorkerHarness.start()
+        defer { worker.stop() }
+        let start = Date()
+        try worker.send(WireJSON.frame(.shutdown, callID: 0, Shutdown(graceMs: 5000)))
+        let outcome = try worker.waitExit()
+        #expect(outcome.result.status == .ok)
+        #expect(Date().timeIntervalSince(start) < 2)
+    }
+
     @Test("more calls than max_calls are answered busy")
     func busy() throws {
         let worker = try WorkerHarness.start(maxCalls: 2)

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import WorkerProtocol
 
 /// An `exec` call's arguments, checked: the language's interpreter, the limits
@@ -70,50 +69,5 @@ struct ExecPlan {
                              field: field)
         }
         return v
-    }
-}
-
-/// How a language's code is run: the interpreter and the file the code goes in.
-enum Language: String {
-    case python, node, bash
-
-    var command: String {
-        switch self {
-        case .python: return "python3"
-        case .node: return "node"
-        case .bash: return "bash"
-        }
-    }
-
-    var scriptName: String {
-        switch self {
-        case .python: return "main.py"
-        case .node: return "main.js"
-        case .bash: return "main.sh"
-        }
-    }
-
-    /// Output must reach a streaming caller as it is printed, not when a buffer fills.
-    var environment: [String: String] {
-        switch self {
-        case .python: return ["PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1"]
-        case .node, .bash: return [:]
-        }
-    }
-}
-
-/// Contents sent as text or base64.
-enum ContentEncoding {
-    static func decode(_ content: String, encoding: String?, field: String) throws(ErrorReply) -> [UInt8] {
-        switch encoding ?? "utf8" {
-        case "utf8", "utf-8": return Array(content.utf8)
-        case "base64":
-            guard let data = Data(base64Encoded: content, options: .ignoreUnknownCharacters) else {
-                throw ErrorReply(.badRequest, "\(field).content is not valid base64")
-            }
-            return Array(data)
-        case let other:
-            throw ErrorReply(.badRequest, "\(field).encoding is \"\(other)\"; use utf8 or base64")
-        }
     }
 }

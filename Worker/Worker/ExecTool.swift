@@ -9,6 +9,7 @@ final class ExecTool: Sendable {
     private let workspace: Workspace
     private let socket: FrameSocket
     private let codeDirectories: CodeDirectories
+    private let identity = ToolIdentity.choose(payloadID: ExecTool.payloadID, wanted: ExecTool.nestedIDs)
 
     /// Where the tool jail sees the call's code (read-only) and the workspace (read-write).
     static let codeMount = "/code"
@@ -74,12 +75,14 @@ final class ExecTool: Sendable {
             Bind(source: codeDirectory, target: Self.codeMount, writable: false),
         ]
         config.network = .inherit
-        config.identity = .nested(count: Self.nestedIDs)
+        config.identity = identity
         config.uid = Self.payloadID
         config.gid = Self.payloadID
         config.seccomp = seccomp
+        // A whole (not streamed) result carries at most one frame of output: keep no more than that.
+        let kept = plan.stream ? plan.outputBytes : min(plan.outputBytes, Frame.maxPayload)
         config.limits = Limits(memoryBytes: plan.memoryBytes, pids: Self.pidsPerCall, wallTimeMs: plan.timeoutMs,
-                               cpuTimeMs: plan.cpuMs, outputBytes: plan.outputBytes)
+                               cpuTimeMs: plan.cpuMs, outputBytes: kept)
         return config
     }
 }

@@ -75,7 +75,7 @@ final class Session: Sendable {
         if !started {
             _ = calls.release(id)
             calls.threadFinished()
-            send(ErrorReply(.internal, "the worker could not start a thread for the call (errno \(errno))"), id: id)
+            send(ErrorReply(.internal, "the worker could not start a thread for the call; the tenant may be at its process limit"), id: id)
         }
     }
 
@@ -93,11 +93,12 @@ final class Session: Sendable {
                 calls.waitUntilIdle(deadlineMs: MonotonicClock.nowMs() + Session.cancelledCallsMs)
             }
             socket.shutdownBoth()
-            exit(0)
+            // _exit: other threads may still be unwinding; there is nothing buffered to flush.
+            _exit(0)
         }
         if !started {
             stop(calls)
-            exit(0)
+            _exit(0)
         }
     }
 

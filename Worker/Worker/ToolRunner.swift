@@ -18,6 +18,9 @@ final class ToolRunner: Sendable {
         } catch {
             throw ErrorReply(.badRequest, "exec_profile of HELLO is not a usable seccomp profile: \(error)")
         }
+        guard hello.workspace.hasPrefix("/") else {
+            throw ErrorReply(.badRequest, "workspace of HELLO must be an absolute path, not \"\(hello.workspace)\"")
+        }
         let workspace = try Workspace(path: hello.workspace)
         let jail: Jail
         do {

@@ -17,9 +17,9 @@ struct WardenWorker {
         var st = stat()
         guard fstat(socketDescriptor, &st) == 0, (st.st_mode & S_IFMT) == S_IFSOCK else {
             Log.line("fd \(socketDescriptor) is not a socket: warden-worker is started by warden serve, with its end of a socketpair as fd 3")
-            exit(2)
+            _exit(2)
         }
         let session = Session(socket: FrameSocket(fd: socketDescriptor))
-        exit(session.run())
+        _exit(session.run())
     }
 }

@@ -62,10 +62,13 @@ enum WorkspaceListing {
                 let entryPath = path.appending(name)
                 let modified = Int64(st.st_mtim.tv_sec) * 1000 + Int64(st.st_mtim.tv_nsec) / 1_000_000
                 entries.append(FileEntry(path: entryPath.relative, type: type, size: Int(st.st_size), modifiedMs: modified))
-                if type == "dir", depth < WorkspaceListing.maxDepth {
-                    let child = openat(dfd, name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-                    if child >= 0 { visit(child, at: entryPath, namePrefix: "", depth: depth + 1) }
+                guard type == "dir" else { continue }
+                guard depth < WorkspaceListing.maxDepth else {
+                    truncated = true
+                    continue
                 }
+                let child = openat(dfd, name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+                if child >= 0 { visit(child, at: entryPath, namePrefix: "", depth: depth + 1) }
             }
         }
     }

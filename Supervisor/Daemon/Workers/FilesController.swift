@@ -40,7 +40,7 @@ struct FilesController {
     }
 
     func read(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let path = try Self.checkedPath(context.parameters.getCatchAll().joined(separator: "/"))
+        let path = try Self.checkedPath(Self.rawPath(request, context: context))
         // Streamed: the bytes come as chunks, so a file may be larger than one frame.
         var bytes: [UInt8] = []
         _ = try await call.run(.filesRead, FilesReadArgs(path: path, stream: true), tenant: try tenant(context),
@@ -52,7 +52,7 @@ struct FilesController {
     }
 
     func write(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let path = try Self.checkedPath(context.parameters.getCatchAll().joined(separator: "/"))
+        let path = try Self.checkedPath(Self.rawPath(request, context: context))
         var request = request
         let body: ByteBuffer
         do {
@@ -76,10 +76,18 @@ struct FilesController {
     }
 
     func delete(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let path = try Self.checkedPath(context.parameters.getCatchAll().joined(separator: "/"))
+        let path = try Self.checkedPath(Self.rawPath(request, context: context))
         let payload = try await call.run(.filesDelete, FilesDeleteArgs(path: path), tenant: try tenant(context),
                                          requestID: context.requestID, deadline: Self.deadline)
         return Self.json(payload)
+    }
+
+    /// The path after `/v1/files/` as sent: the router's catch-all drops empty
+    /// segments, which would turn `/v1/files//etc/passwd` into `etc/passwd`.
+    static func rawPath(_ request: Request, context: APIRequestContext) -> String {
+        let prefix = "/v1/files/"
+        let path = request.uri.path
+        return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : context.parameters.getCatchAll().joined(separator: "/")
     }
 
     /// A prefix may end in a partial name ("logs/2026-"), but follows the path rules otherwise.

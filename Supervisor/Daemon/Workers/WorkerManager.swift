@@ -101,6 +101,13 @@ public actor WorkerManager {
     }
 
     private func ensureRunning(_ tenant: Tenant) async throws -> WorkerProcess {
+        // A worker asked to stop (restart, idle, suspend) takes no new calls: wait
+        // for it to end (at most its grace), then start a fresh one. The two never
+        // overlap, since they share the tenant's cgroup.
+        let deadline = Date().addingTimeInterval(5)
+        while let process = slots[tenant.id]?.process, process.isStopping, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         if let process = slots[tenant.id]?.process { return process }
         if let starting = slots[tenant.id]?.starting { return try await starting.value }
         try await waitForBackoff(tenant.id)

@@ -1,0 +1,244 @@
+import Foundation
+import Store
+import Supervisor
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Helpers for tests over real HTTP with real workers in real jails.
+enum Live {
+    /// A binary built beside this test bundle (`warden`, `warden-worker`).
+    static func builtBinary(_ name: String) -> String? {
+        guard let testBinary = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+        let candidate = URL(fileURLWithPath: testBinary).deletingLastPathComponent().appendingPathComponent(name).path
+        return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
+    }
+
+    static var isRoot: Bool { geteuid() == 0 }
+
+    /// The repository's policies folder (seccomp profiles), found from this file.
+    static var policies: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("policies").path
+    }
+
+    static func json(_ object: [String: Any]) -> Data {
+        (try? JSONSerialization.data(withJSONObject: object)) ?? Data()
+    }
+
+    /// Pids of live processes whose command line contains `needle`.
+    static func processes(containing needle: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { pid in
+            guard pid != getpid(),
+                  let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else { return false }
+            let text = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+            return text.contains(needle)
+        }
+    }
+
+    /// The parent pid of a process, or nil when it is gone.
+    static func parent(of pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) : nil
+    }
+
+    /// Every descendant of `root` (children, grandchildren, ...).
+    static func descendants(of root: Int32) -> [Int32] {
+        let all = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
+        var parents: [Int32: Int32] = [:]
+        for pid in all { if let p = parent(of: pid) { parents[pid] = p } }
+        var found: Set<Int32> = [root]
+        var changed = true
+        while changed {
+            changed = false
+            for (pid, p) in parents where found.contains(p) && !found.contains(pid) {
+                found.insert(pid)
+                changed = true
+            }
+        }
+        found.remove(root)
+        return Array(found)
+    }
+
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        // A zombie is as good as gone.
+        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+        guard let close = stat.lastIndex(of: ")") else { return false }
+        return !stat[stat.index(after: close)...].hasPrefix(" Z")
+    }
+
+    /// Tenant cgroup directories (`<hierarchy>/warden/tenants/*`) whose name mentions `tenantID`.
+    static func tenantCgroups(_ tenantIDs: [String]) -> [String] {
+        let root = "/sys/fs/cgroup"
+        var hierarchies = [root]
+        hierarchies += ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).map { "\(root)/\($0)" }
+        var found: [String] = []
+        for hierarchy in hierarchies {
+            let dir = "\(hierarchy)/warden/tenants"
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+            where tenantIDs.contains(where: { name.contains($0) }) {
+                found.append("\(dir)/\(name)")
+            }
+        }
+        return found
+    }
+
+    /// Polls until `condition` holds or the time is up; true when it held.
+    static func eventually(within seconds: Double = 20, _ condition: () async throws -> Bool) async rethrows -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if try await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return try await condition()
+    }
+}
+
+/// An in-process daemon with workers, like `withDaemon` but configurable.
+func withLiveDaemon(_ configure: (inout SupervisorConfiguration) -> Void = { _ in },
+                    _ body: (RunningDaemon) async throws -> Void) async throws {
+    _ = try #require(Live.builtBinary("warden-worker"),
+                     "warden-worker must be built beside the test bundle (swift build --product warden-worker)")
+    let directory = try TemporaryDirectory()
+    var configuration = SupervisorConfiguration()
+    configuration.stateDirectory = directory.path
+    configuration.host = "127.0.0.1"
+    configuration.port = 0
+    configuration.shutdownGraceSeconds = 5
+    configure(&configuration)
+    let logs = RecordedLogs()
+    let daemon = try Daemon(configuration: configuration, logger: logs.logger, handleSignals: false)
+    let running = Task { try await daemon.run() }
+    let port = await daemon.waitUntilListening()
+    let admin = AdminClient(stateDirectory: directory.path)
+    for _ in 0..<200 {
+        if (try? await admin.status()) != nil { break }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    let live = RunningDaemon(daemon: daemon, port: port, stateDirectory: directory.path, logs: logs)
+    do {
+        try await body(live)
+    } catch {
+        await daemon.shutdown()
+        _ = try? await running.value
+        throw error
+    }
+    await daemon.shutdown()
+    try await running.value
+    withExtendedLifetime(directory) {}
+}
+
+extension RunningDaemon {
+    /// `POST /v1/exec` with a JSON object, generous timeout.
+    func exec(_ token: String, _ request: [String: Any], stream: Bool = false,
+              timeout: Duration = .seconds(90)) async throws -> LocalHTTPClient.Response {
+        var headers = bearer(token) + [("Content-Type", "application/json")]
+        if stream { headers.append(("Accept", "text/event-stream")) }
+        return try await LocalHTTPClient.send("POST", "/v1/exec", to: .tcp(host: "127.0.0.1", port: port),
+                                              headers: headers, body: Live.json(request), timeout: timeout)
+    }
+
+    /// Runs code and returns the result document; the call must succeed.
+    func run(_ token: String, _ language: String, _ code: String,
+             sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
+        let response = try await exec(token, ["language": language, "code": code])
+        #expect(response.status == 200, "exec answered \(response.status): \(String(decoding: response.body, as: UTF8.self))",
+                sourceLocation: sourceLocation)
+        return try #require(response.json, sourceLocation: sourceLocation)
+    }
+
+    func files(_ method: String, _ path: String, token: String, body: Data? = nil) async throws -> LocalHTTPClient.Response {
+        try await LocalHTTPClient.send(method, path, to: .tcp(host: "127.0.0.1", port: port),
+                                       headers: bearer(token), body: body, timeout: .seconds(60))
+    }
+
+    /// The pid the admin API reports for the tenant's worker, when one runs.
+    func workerPID(_ tenantID: String) async throws -> Int32? {
+        try await admin.workers().first { $0.tenantID == tenantID && $0.state == "running" }?.pid
+    }
+}
+
+/// `warden serve` as a child process (optionally as another user).
+final class ServeProcess: @unchecked Sendable {
+    let process = Process()
+    let stateDirectory: String
+    let logPath: String
+
+    init(binary: String, stateDirectory: String, logPath: String, prefix: [String] = [],
+         environment: [String: String] = [:]) throws {
+        self.stateDirectory = stateDirectory
+        self.logPath = logPath
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        if prefix.isEmpty {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = ["serve", "--state-dir", stateDirectory, "--host", "127.0.0.1", "--port", "0"]
+        } else {
+            process.executableURL = URL(fileURLWithPath: prefix[0])
+            process.arguments = Array(prefix.dropFirst()) + [binary, "serve", "--state-dir", stateDirectory,
+                                                             "--host", "127.0.0.1", "--port", "0"]
+        }
+        var env = ProcessInfo.processInfo.environment
+        env["WARDEN_POLICIES"] = Live.policies
+        env["WARDEN_LOG_FORMAT"] = "text"
+        env.merge(environment) { _, new in new }
+        process.environment = env
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "(no log)" }
+
+    /// The tenant API's port, once the admin socket answers.
+    func waitForPort(seconds: Double = 60) async -> Int? {
+        let admin = AdminClient(stateDirectory: stateDirectory, timeout: .seconds(5))
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline, process.isRunning {
+            if let status = try? await admin.status(),
+               let port = status.httpAddress.split(separator: ":").last.flatMap({ Int($0) }), port > 0 {
+                return port
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
+    }
+
+    func kill9() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    /// SIGTERM, then SIGKILL if it does not stop within the grace.
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(15)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
+
+/// Parsed server-sent events: (event, data) in the order they came.
+func serverSentEvents(_ body: Data) -> [(event: String, data: String)] {
+    let text = String(decoding: body, as: UTF8.self)
+    var events: [(String, String)] = []
+    for block in text.components(separatedBy: "\n\n") where !block.isEmpty {
+        var name = "message"
+        var data: [String] = []
+        for line in block.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("event:") { name = line.dropFirst(6).trimmingCharacters(in: .whitespaces) }
+            if line.hasPrefix("data:") { data.append(String(line.dropFirst(5)).trimmingCharacters(in: .whitespaces)) }
+        }
+        events.append((name, data.joined(separator: "\n")))
+    }
+    return events
+}
