@@ -34,6 +34,10 @@ struct DoctorCommand: ParsableCommand {
         } else {
             checks.append(Check(name: "cgroups", ok: false, detail: "no usable hierarchy: no memory/CPU/process limits"))
         }
+        let dynmods = CgroupTuning.favorsDynamicModifications
+        checks.append(Check(name: "cgroup favordynmods", ok: dynmods || !facts.isRoot,
+                            detail: dynmods ? "on: moving a jail into its cgroup does not wait for an RCU grace period"
+                                            : "off: each jail start may wait ~10 ms in the kernel; `warden serve` as root turns it on"))
         let seccomp = (try? SeccompCompiler.compile(SeccompProfile.load("default")))
         checks.append(Check(name: "seccomp", ok: seccomp != nil,
                             detail: seccomp.map { "default profile compiles to \($0.instructionCount) BPF instructions" }

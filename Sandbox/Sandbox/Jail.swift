@@ -34,6 +34,7 @@ public final class Jail: Sendable {
         let facts = HostFacts.probe(cgroupRoot: cgroupRoot ?? "/sys/fs/cgroup")
         self.facts = facts
         if cgroupRoot != nil, let host = facts.cgroups, facts.cgroupsWritable {
+            CgroupTuning.favorDynamicModifications()
             cgroups = try CgroupPool(host: host, parent: cgroupParent)
         } else {
             cgroups = nil
