@@ -12,6 +12,8 @@ final class CompiledRule: @unchecked Sendable {
     let elses: [ElseBranch]
     let frameSize: Int
     let location: SourceLocation
+    /// The value of a rule that needs no evaluation (`p := 3`, `default p := false`).
+    let constantValue: Value?
 
     init(kind: RuleKind, isDefault: Bool, path: [String], dynamicKeys: [Term], args: [Term], value: Term,
          body: Body, elses: [ElseBranch], frameSize: Int, location: SourceLocation) {
@@ -25,6 +27,16 @@ final class CompiledRule: @unchecked Sendable {
         self.elses = elses
         self.frameSize = frameSize
         self.location = location
+        var constant: Value?
+        if kind == .singleValue, dynamicKeys.isEmpty, elses.isEmpty, case .value(let v, _) = value {
+            if isDefault {
+                constant = v
+            } else if body.count == 1, body[0].withs.isEmpty, !body[0].negated,
+                      case .term(.value(.bool(true), _)) = body[0].kind {
+                constant = v
+            }
+        }
+        self.constantValue = constant
     }
 
     var displayPath: String { "data." + path.joined(separator: ".") }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Virtual documents (rules), the `data` tree, and calls.
+/// Virtual documents (rules), the `data` tree, and calls. Like the core of `Evaluator`,
+/// the continuation-passing functions here opt out of optimization (see `Evaluator`).
 extension Evaluator {
     // MARK: data
 
@@ -18,6 +19,7 @@ extension Evaluator {
         return out
     }
 
+    @_optimize(none)
     func evalDataRef(_ node: RuleNode?, _ base: Value?, _ at: [String], _ path: [Term], _ i: Int, _ f: Frame,
                      _ k: (Value) throws -> Void) throws {
         let overriding = !state.dataOverrides.isEmpty
@@ -51,6 +53,7 @@ extension Evaluator {
         try evalTerm(p, f) { key in try self.descend(node, base, at, key, path, i, f, k) }
     }
 
+    @_optimize(none)
     private func descend(_ node: RuleNode?, _ base: Value?, _ at: [String], _ key: Value, _ path: [Term], _ i: Int,
                          _ f: Frame, _ k: (Value) throws -> Void) throws {
         var key = key
@@ -66,12 +69,15 @@ extension Evaluator {
     }
 
     /// The document at a namespace (package or plain data): base data merged with the rules below.
+    @_optimize(none)
     func namespaceValue(_ node: RuleNode?, _ base: Value?, _ at: [String]) throws -> Value? {
         if let node, node.hasRules, !node.isFunction { return applyOverrides(try nodeValue(node), at) }
         guard let node, node.hasDocuments else { return applyOverrides(base, at) }
         var obj: RegoObject
         if case .object(let o)? = base { obj = o } else { obj = RegoObject() }
         for (key, child) in node.children where child.hasDocuments {
+            // Where base data and a rule share a path, the document shows the base data, as OPA's does.
+            if child.hasRules, obj[.string(key)] != nil { continue }
             if let cv = try namespaceValue(child, base?[key: .string(key)], at + [key]) {
                 obj.set(.string(key), cv)
             }
@@ -82,6 +88,7 @@ extension Evaluator {
     // MARK: Rules
 
     /// The value of the rules at a node (memoised for this evaluation and `with` scope).
+    @_optimize(none)
     func nodeValue(_ node: RuleNode) throws -> Value? {
         let id = ObjectIdentifier(node)
         if let cached = state.memo.documents[id] { return cached }
@@ -97,13 +104,28 @@ extension Evaluator {
         return value
     }
 
+    @_optimize(none)
     private func computeNodeValue(_ node: RuleNode) throws -> Value? {
+        // Fast paths for the common shapes: one complete value, or one set, with nothing below.
+        if node.children.isEmpty, let first = node.rules.first ?? node.defaultRule,
+           node.rules.allSatisfy({ $0.dynamicKeys.isEmpty && $0.kind == first.kind }) {
+            if first.kind == .singleValue { return try completeValue(node) }
+            if first.kind == .multiValue {
+                var elements: [Value] = []
+                for r in node.rules {
+                    let f = Frame(size: r.frameSize)
+                    try evalBody(r.body, 0, f) { try self.evalTerm(r.value, f) { elements.append($0) } }
+                }
+                return .set(RegoSet(elements))
+            }
+        }
         let builder = DocumentBuilder()
         try collectDocument(node, [], builder)
         return builder.value
     }
 
     /// Adds what the rules at `node` (and below) produce, at `prefix` relative to the queried node.
+    @_optimize(none)
     func collectDocument(_ node: RuleNode, _ prefix: [Value], _ builder: DocumentBuilder) throws {
         let rules = node.rules
         let loc = rules.first?.location
@@ -170,8 +192,31 @@ extension Evaluator {
         return out
     }
 
+    /// The value of complete rules at a node, or their default.
+    @_optimize(none)
+    func completeValue(_ node: RuleNode) throws -> Value? {
+        var values: [Value] = []
+        for r in node.rules {
+            for v in try ruleValues(r, args: nil) where !values.contains(v) {
+                values.append(v)
+                if values.count > 1 {
+                    throw PolicyError("eval_conflict_error", "complete rules must not produce multiple outputs", at: r.location)
+                }
+            }
+        }
+        if let v = values.first { return v }
+        guard let d = node.defaultRule else { return nil }
+        if let c = d.constantValue { return c }
+        var result: Value?
+        let f = Frame(size: d.frameSize)
+        try evalTerm(d.value, f) { v in if result == nil { result = v } }
+        return result
+    }
+
     /// The values one rule (with its `else` chain) produces; `args` are bound first for functions.
+    @_optimize(none)
     func ruleValues(_ r: CompiledRule, args: [Value]?) throws -> [Value] {
+        if args == nil, let c = r.constantValue { return [c] }
         let f = Frame(size: r.frameSize)
         var values: [Value] = []
         let bindArgs: (() throws -> Void) throws -> Void = { k in
@@ -199,6 +244,7 @@ extension Evaluator {
 
     // MARK: Calls
 
+    @_optimize(none)
     func evalCall(_ target: CallTarget, _ argTerms: [Term], _ loc: SourceLocation, _ f: Frame,
                   _ k: (Value) throws -> Void) throws {
         try evalArgs(argTerms, f) { args in
@@ -227,6 +273,7 @@ extension Evaluator {
         }
     }
 
+    @_optimize(none)
     func invoke(_ target: CallTarget, _ args: [Value], _ loc: SourceLocation, _ k: (Value) throws -> Void) throws {
         do {
             switch target {
@@ -240,6 +287,7 @@ extension Evaluator {
 
     /// Evaluates operands; unbound plain variables last, so refs in other operands bind them first
     /// (`x == xs[x]`).
+    @_optimize(none)
     func evalArgs(_ terms: [Term], _ f: Frame, _ k: ([Value]) throws -> Void) throws {
         let deferred = terms.contains { if case .local(let s, _, _) = $0 { return f.slots[s] == nil }; return false }
         if !deferred { return try evalTerms(terms, 0, [], f, k) }
@@ -261,6 +309,7 @@ extension Evaluator {
         }
     }
 
+    @_optimize(none)
     func callBuiltin(_ b: Builtin, _ args: [Value], _ loc: SourceLocation, _ k: (Value) throws -> Void) throws {
         var results: [Value] = []
         do {
@@ -279,6 +328,7 @@ extension Evaluator {
         for v in results { try k(v) }
     }
 
+    @_optimize(none)
     func callFunction(_ path: [String], _ args: [Value], _ loc: SourceLocation) throws -> Value? {
         let key = path.joined(separator: ".")
         if let cached = state.memo.functions[key]?[args] { return cached }

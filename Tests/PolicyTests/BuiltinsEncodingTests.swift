@@ -114,3 +114,19 @@ struct BuiltinsEncodingTests {
         #expect(try callBuiltin("type_name", .emptyObject) == "object")
     }
 }
+
+@Suite("Builtins: io.jwt.decode")
+struct BuiltinsJWTTests {
+    @Test("decodes header, payload and hex signature; refuses malformed tokens")
+    func decode() throws {
+        let token = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIwIiwiaXNzIjoib3BhIn0.XmVoLoHI3pxMtMO_WRONMSJzGUDP9pDjy8Jp0_tdRXY"
+        #expect(try callBuiltin("io.jwt.decode", .string(token)) == [
+            object(("alg", "HS256"), ("typ", "JWT")), object(("iss", "opa"), ("sub", "0")),
+            "5e65682e81c8de9c4cb4c3bf59138d3122731940cff690e3cbc269d3fb5d4576",
+        ])
+        #expect(builtinError("io.jwt.decode", "abc")?.message == "encoded JWT had no period separators")
+        #expect(builtinError("io.jwt.decode", "a.b")?.message == "encoded JWT must have 3 sections, found 2")
+        #expect(builtinError("io.jwt.decode", "eyJhbGciOiJIU^%zI1NiI+sInR5cCI6IkpXVCJ9.e30.e30")?.message
+                == "JWT header had invalid encoding: illegal base64 data at input byte 13")
+    }
+}

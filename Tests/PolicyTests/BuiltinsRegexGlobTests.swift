@@ -66,6 +66,18 @@ struct BuiltinsRegexGlobTests {
         #expect(builtinError("glob.match", "*", 1, "a")?.message == "operand 2 must be one of {array, null} but got number")
     }
 
+    @Test("regex.globs_match decides whether two patterns share a match")
+    func globsMatch() throws {
+        #expect(try callBuiltin("regex.globs_match", "a.a.[0-9]+z", ".b.b2359825792*594823z") == true)
+        #expect(try callBuiltin("regex.globs_match", "[a-z]+", "[0-9]*") == false)
+        #expect(try callBuiltin("regex.globs_match", "[a-z]", "[^a-z]") == false)
+        #expect(try callBuiltin("regex.globs_match", "[a-z]", "[^b]") == true)
+        #expect(try callBuiltin("regex.globs_match", "b.*", "bar") == true)
+        #expect(try callBuiltin("regex.globs_match", "[a-z]+\\[[0-9]+\\]", "foo[\"bar\"]") == false)
+        #expect(builtinError("regex.globs_match", "pqrs]", "[a-b]+")?.message
+                == "input:pqrs], pos:5, set-close ']' with no preceding '[': the input provided is invalid")
+    }
+
     @Test("glob.quote_meta escapes glob syntax")
     func quoteMeta() throws {
         #expect(try callBuiltin("glob.quote_meta", "*.github.com") == "\\*.github.com")

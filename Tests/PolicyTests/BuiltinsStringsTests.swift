@@ -97,3 +97,21 @@ struct BuiltinsStringsTests {
         #expect(builtinError("sprintf", "%s", "x")?.message == "operand 2 must be array but got string")
     }
 }
+
+@Suite("Builtins: strings.render_template")
+struct BuiltinsTemplateTests {
+    @Test("fields, range, conditions and functions as in Go's text/template")
+    func render() throws {
+        #expect(try callBuiltin("strings.render_template", "{{.test}}", object(("test", "hello world"))) == "hello world")
+        #expect(try callBuiltin("strings.render_template", "{{.test}}", object(("test", 2023))) == "2023")
+        #expect(try callBuiltin("strings.render_template", "{{range $i, $name := .names}}{{if $i}},{{end}}hello {{$name}}{{end}}",
+                                object(("names", ["rohan", "john doe"]))) == "hello rohan,hello john doe")
+        #expect(try callBuiltin("strings.render_template", "test {{.foo}} {{.baz}}", object(("baz", 1))) == "test <undefined> 1")
+        #expect(try callBuiltin("strings.render_template", "{{ if gt .n 3 }}big{{ else if eq .n 3 }}three{{ else }}small{{ end }}",
+                                object(("n", 3))) == "three")
+        #expect(try callBuiltin("strings.render_template", "{{- .l }} {{ .m }} {{ len .l }} {{ printf \"%03d\" 7 -}}  !",
+                                object(("l", [1, "two"]), ("m", object(("b", 2), ("a", "x"))))) == "[1 two] map[a:x b:2] 2 007!")
+        #expect(builtinError("strings.render_template", "{{ if .x }}", .emptyObject) != nil)
+        #expect(builtinError("strings.render_template", "{{ nope 1 }}", .emptyObject) != nil)
+    }
+}

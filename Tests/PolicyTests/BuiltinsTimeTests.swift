@@ -73,5 +73,9 @@ struct BuiltinsTimeTests {
         #expect(try callBuiltin("time.format", [ns, "Asia/Kolkata", "Mon Jan 02 15:04:05 -0700 2006"]) == "Sat Dec 03 00:10:53 +0530 2022")
         #expect(try callBuiltin("time.format", [ns, "UTC", "RFC1123Z"]) == "Fri, 02 Dec 2022 18:40:53 +0000")
         #expect(try callBuiltin("time.format", [ns, "UTC", "3:04PM .000 Jan _2 002"]) == "6:40PM .141 Dec  2 336")
+        // Zone abbreviations come from the zone data, as in Go.
+        #expect(try callBuiltin("time.format", [0, "America/New_York", "UnixDate"]) == "Wed Dec 31 19:00:00 EST 1969")
+        #expect(try callBuiltin("time.format", [1_690_006_453_000_000_000, "America/New_York", "MST"]) == "EDT")
+        #expect(try callBuiltin("time.format", [0, "UTC", "MST"]) == "UTC")
     }
 }

@@ -6,8 +6,10 @@ extension BuiltinRegistry {
         [
             stringBuiltins,
             sprintfBuiltins,
+            templateBuiltins,
             regexBuiltins,
             globBuiltins,
+            globsMatchBuiltins,
             aggregateBuiltins,
             arrayBuiltins,
             setBuiltins,
@@ -15,7 +17,9 @@ extension BuiltinRegistry {
             jsonBuiltins,
             yamlBuiltins,
             jsonPatchBuiltins,
+            jsonSchemaBuiltins,
             base64Builtins,
+            jwtBuiltins,
             urlQueryBuiltins,
             unitBuiltins,
             netBuiltins,
@@ -23,6 +27,9 @@ extension BuiltinRegistry {
             numberBuiltins,
             typeBuiltins,
             runtimeBuiltins,
+            graphBuiltins,
+            semverBuiltins,
+            uuidBuiltins,
         ]
     }
 }

@@ -54,8 +54,9 @@ public struct BuiltinError: Error, Sendable, Equatable {
 /// What a builtin may know about the evaluation calling it. One context lives for one
 /// evaluation (one query), so `time.now_ns` answers the same instant throughout.
 public final class BuiltinContext {
-    /// Nanoseconds since the Unix epoch, fixed at the start of the evaluation (`time.now_ns`).
-    public let nowNanoseconds: BigInt
+    /// Nanoseconds since the Unix epoch, fixed for the whole evaluation (`time.now_ns`): read
+    /// from the clock at first use, so evaluations that never ask pay nothing.
+    public private(set) lazy var nowNanoseconds: BigInt = BigInt(Int64(Date().timeIntervalSince1970 * 1_000_000_000))
     /// True when builtin errors stop evaluation instead of making the expression undefined.
     public let strictErrors: Bool
     /// Per-evaluation memory for builtins that must answer the same within one query
@@ -66,12 +67,8 @@ public final class BuiltinContext {
 
     /// A context; by default the current time and non-strict errors.
     public init(nowNanoseconds: BigInt? = nil, strictErrors: Bool = false) {
-        if let now = nowNanoseconds {
-            self.nowNanoseconds = now
-        } else {
-            self.nowNanoseconds = BigInt(Int64(Date().timeIntervalSince1970 * 1_000_000_000))
-        }
         self.strictErrors = strictErrors
+        if let now = nowNanoseconds { self.nowNanoseconds = now }
     }
 }
 

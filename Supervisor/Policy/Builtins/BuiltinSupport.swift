@@ -115,7 +115,8 @@ enum GoText {
     }
 
     /// Byte offset of the first occurrence of `needle` in `haystack` at or after `from`.
-    static func index(of needle: [UInt8], in haystack: [UInt8], from: Int = 0) -> Int? {
+    static func index<H: RandomAccessCollection, N: RandomAccessCollection>(of needle: N, in haystack: H, from: Int = 0) -> Int?
+    where H.Element == UInt8, N.Element == UInt8, H.Index == Int, N.Index == Int {
         if needle.isEmpty { return from <= haystack.count ? from : nil }
         guard haystack.count >= needle.count else { return nil }
         let first = needle[0]
@@ -134,7 +135,9 @@ enum GoText {
 
     /// True when `haystack` contains `needle` as bytes (Go's `strings.Contains`).
     static func contains(_ haystack: String, _ needle: String) -> Bool {
-        index(of: Array(needle.utf8), in: Array(haystack.utf8)) != nil
+        // Native strings are contiguous UTF-8: search them in place, without copies.
+        var h = haystack, n = needle
+        return h.withUTF8 { hb in n.withUTF8 { nb in index(of: nb, in: hb) != nil } }
     }
 
     /// Go's `strings.HasPrefix`: byte-wise, with no Unicode normalization.

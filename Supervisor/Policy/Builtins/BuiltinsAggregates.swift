@@ -2,10 +2,14 @@
 extension BuiltinRegistry {
     static let aggregateBuiltins: [Builtin] = [
         Builtin("sum", arity: 1) { args, _ in
-            .number(try reduceNumbers(args, start: ExactDecimal(0), +))
+            let numbers = try numbersOperand(args)
+            if numbers.allSatisfy(\.isInteger) { return .number(numbers.reduce(Number(0), +)) }
+            return .number(try exactFold(numbers, start: ExactDecimal(0), +))
         },
         Builtin("product", arity: 1) { args, _ in
-            .number(try reduceNumbers(args, start: ExactDecimal(1), *))
+            let numbers = try numbersOperand(args)
+            if numbers.allSatisfy(\.isInteger) { return .number(numbers.reduce(Number(1), *)) }
+            return .number(try exactFold(numbers, start: ExactDecimal(1), *))
         },
         Builtin("max", arity: 1) { args, _ in
             let items = try args.arrayOrSet(0)
@@ -24,21 +28,23 @@ extension BuiltinRegistry {
         },
     ]
 
-    /// Folds the numbers of an array or set exactly (integers stay exact; decimals do not
-    /// pick up binary rounding), as OPA's arbitrary-precision arithmetic does.
-    static func reduceNumbers(_ args: [Value], start: ExactDecimal, _ combine: (ExactDecimal, ExactDecimal) -> ExactDecimal) throws -> Number {
-        let items = try args.arrayOrSet(0)
-        var allIntegers = true
-        var integerResult: Number?
-        var acc = start
-        for item in items {
+    /// The numbers of an array or set operand.
+    static func numbersOperand(_ args: [Value]) throws -> [Number] {
+        try args.arrayOrSet(0).map { item in
             guard case .number(let n) = item else { throw BuiltinError.operandElement(1, of: args[0], got: item, expected: "number") }
-            if !n.isInteger { allIntegers = false }
+            return n
+        }
+    }
+
+    /// Folds numbers in exact decimal arithmetic, so `sum([0.1, 0.2])` is `0.3` as in OPA
+    /// (whose numbers are arbitrary precision), not the binary `0.30000000000000004`.
+    static func exactFold(_ numbers: [Number], start: ExactDecimal, _ combine: (ExactDecimal, ExactDecimal) -> ExactDecimal) throws -> Number {
+        var acc = start
+        for n in numbers {
             guard let d = ExactDecimal(n) else { throw BuiltinError.evaluation("number out of range") }
             acc = combine(acc, d)
         }
-        if allIntegers { integerResult = Number(acc.truncated) }
-        return integerResult ?? acc.number
+        return acc.number
     }
 }
 

@@ -1,5 +1,3 @@
-import BigInt
-
 /// `net.cidr_contains`, `net.cidr_intersects`, `net.cidr_is_valid`, `net.cidr_expand`,
 /// with addresses parsed as Go's `net.ParseIP` / `net.ParseCIDR` do (IPv4, IPv6,
 /// IPv4-mapped IPv6; no zones, no leading zeros in IPv4).
@@ -32,7 +30,7 @@ extension BuiltinRegistry {
             var v = network.first.value
             for _ in 0..<(1 << hostBits) {
                 out.append(.string(IPAddress(value: v, isV4: network.first.isV4).description))
-                v += 1
+                v = v + 1
             }
             return .set(RegoSet(out))
         },
@@ -91,16 +89,16 @@ extension BuiltinRegistry {
 
 /// An IPv4 or IPv6 address as an unsigned integer of 32 or 128 bits.
 struct IPAddress: Equatable {
-    var value: BigUInt
+    var value: Bits128
     var isV4: Bool
 
     var bits: Int { isV4 ? 32 : 128 }
 
     /// Go's `net.ParseIP`; IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is an IPv4 address.
     static func parse(_ s: String) -> IPAddress? {
-        if let v4 = parseV4(Substring(s)) { return IPAddress(value: BigUInt(v4), isV4: true) }
+        if let v4 = parseV4(Substring(s)) { return IPAddress(value: Bits128(v4), isV4: true) }
         guard s.contains(":"), let v6 = parseV6(s) else { return nil }
-        if v6 >> 32 == BigUInt(0xFFFF) { return IPAddress(value: v6 & BigUInt(0xFFFF_FFFF), isV4: true) }
+        if v6 >> 32 == Bits128(0xFFFF) { return IPAddress(value: v6 & Bits128(0xFFFF_FFFF), isV4: true) }
         return IPAddress(value: v6, isV4: false)
     }
 
@@ -116,7 +114,7 @@ struct IPAddress: Equatable {
         return value
     }
 
-    static func parseV6(_ s: String) -> BigUInt? {
+    static func parseV6(_ s: String) -> Bits128? {
         var groups: [UInt16] = []
         var compressAt: Int?
         var rest = Substring(s)
@@ -148,16 +146,16 @@ struct IPAddress: Equatable {
             groups.insert(contentsOf: [UInt16](repeating: 0, count: 8 - groups.count), at: at)
         }
         guard groups.count == 8 else { return nil }
-        return groups.reduce(BigUInt(0)) { $0 << 16 | BigUInt($1) }
+        return groups.reduce(Bits128(0)) { $0 << 16 | Bits128(UInt32($1)) }
     }
 
     /// Go's `IP.String()`: dotted IPv4, or RFC 5952 IPv6 (longest zero run compressed).
     var description: String {
         if isV4 {
-            let v = UInt32(value)
+            let v = UInt32(truncatingIfNeeded: value.low)
             return "\(v >> 24).\(v >> 16 & 0xFF).\(v >> 8 & 0xFF).\(v & 0xFF)"
         }
-        let groups = (0..<8).map { i in UInt16((value >> (16 * (7 - i))) & BigUInt(0xFFFF)) }
+        let groups = (0..<8).map { i in UInt16(truncatingIfNeeded: (value >> (16 * (7 - i))).low) }
         var bestStart = -1, bestLength = 0, i = 0
         while i < 8 {
             if groups[i] == 0 {
@@ -189,8 +187,7 @@ struct IPNetwork {
     var prefix: Int
 
     var last: IPAddress {
-        let hostMask = (BigUInt(1) << (first.bits - prefix)) - 1
-        return IPAddress(value: first.value | hostMask, isV4: first.isV4)
+        return IPAddress(value: first.value | Bits128.lowMask(first.bits - prefix), isV4: first.isV4)
     }
 
     /// Go's `net.ParseCIDR` (the network, with host bits cleared).
@@ -201,7 +198,7 @@ struct IPNetwork {
               !(prefixText.count > 1 && prefixText.hasPrefix("0")), let prefix = Int(prefixText) else { return nil }
         var address: IPAddress
         if let v4 = IPAddress.parseV4(Substring(addressText)) {
-            address = IPAddress(value: BigUInt(v4), isV4: true)
+            address = IPAddress(value: Bits128(v4), isV4: true)
         } else if addressText.contains(":"), let v6 = IPAddress.parseV6(addressText) {
             address = IPAddress(value: v6, isV4: false)
         } else { return nil }
@@ -222,7 +219,7 @@ struct IPNetwork {
         if s.contains("/") { return try parseCIDROperand(s) }
         guard let ip = IPAddress.parse(s) else { throw BuiltinError.evaluation("invalid CIDR address: \(s)") }
         guard ip.isV4 else { throw BuiltinError.evaluation("IPv6 invalid: needs prefix length") }
-        let firstOctet = UInt32(ip.value) >> 24
+        let firstOctet = UInt32(truncatingIfNeeded: ip.value.low) >> 24
         let prefix = firstOctet < 0x80 ? 8 : (firstOctet < 0xC0 ? 16 : 24)
         return try parseCIDROperand(ip.description + "/\(prefix)")
     }
@@ -231,9 +228,9 @@ struct IPNetwork {
     static func merge(_ blocks: [IPNetwork]) -> [IPNetwork] {
         guard let family = blocks.first?.first else { return [] }
         var ranges = blocks.map { ($0.first.value, $0.last.value) }.sorted { $0.0 < $1.0 }
-        var merged: [(BigUInt, BigUInt)] = []
+        var merged: [(Bits128, Bits128)] = []
         for r in ranges {
-            if let last = merged.last, r.0 <= last.1 + 1 {
+            if let last = merged.last, last.1 == Bits128.max || r.0 <= last.1 + 1 {
                 merged[merged.count - 1].1 = max(last.1, r.1)
             } else {
                 merged.append(r)
@@ -248,12 +245,13 @@ struct IPNetwork {
                 var size = family.bits
                 while size > 0 {
                     let hostBits = family.bits - size + 1
-                    let blockEnd = start + (BigUInt(1) << hostBits) - 1
-                    guard start % (BigUInt(1) << hostBits) == 0, blockEnd <= high else { break }
+                    let mask = Bits128.lowMask(hostBits)
+                    guard start & mask == Bits128(0), start | mask <= high else { break }
                     size -= 1
                 }
                 let block = IPNetwork(first: IPAddress(value: start, isV4: family.isV4), prefix: size)
                 out.append(block)
+                guard block.last.value < high else { break }
                 start = block.last.value + 1
             }
         }
@@ -267,5 +265,48 @@ struct IPNetwork {
     func contains(_ ip: IPAddress) -> Bool {
         guard ip.isV4 == first.isV4 else { return false }
         return ip.value >> (first.bits - prefix) == first.value >> (first.bits - prefix)
+    }
+}
+
+/// An unsigned 128-bit number (enough for any address), without allocation.
+struct Bits128: Equatable, Comparable {
+    var high: UInt64
+    var low: UInt64
+
+    init(high: UInt64, low: UInt64) { self.high = high; self.low = low }
+    init(_ v: UInt32) { self.init(high: 0, low: UInt64(v)) }
+
+    static let max = Bits128(high: .max, low: .max)
+
+    /// The lowest `n` bits set (0 ≤ n ≤ 128).
+    static func lowMask(_ n: Int) -> Bits128 {
+        if n <= 0 { return Bits128(0) }
+        if n >= 128 { return .max }
+        if n >= 64 { return Bits128(high: n == 64 ? 0 : (UInt64.max >> (128 - n)), low: .max) }
+        return Bits128(high: 0, low: UInt64.max >> (64 - n))
+    }
+
+    static func < (a: Bits128, b: Bits128) -> Bool { a.high != b.high ? a.high < b.high : a.low < b.low }
+    static func | (a: Bits128, b: Bits128) -> Bits128 { Bits128(high: a.high | b.high, low: a.low | b.low) }
+    static func & (a: Bits128, b: Bits128) -> Bits128 { Bits128(high: a.high & b.high, low: a.low & b.low) }
+
+    static func >> (a: Bits128, n: Int) -> Bits128 {
+        if n <= 0 { return a }
+        if n >= 128 { return Bits128(0) }
+        if n >= 64 { return Bits128(high: 0, low: a.high >> (n - 64)) }
+        return Bits128(high: a.high >> n, low: a.low >> n | a.high << (64 - n))
+    }
+
+    static func << (a: Bits128, n: Int) -> Bits128 {
+        if n <= 0 { return a }
+        if n >= 128 { return Bits128(0) }
+        if n >= 64 { return Bits128(high: a.low << (n - 64), low: 0) }
+        return Bits128(high: a.high << n | a.low >> (64 - n), low: a.low << n)
+    }
+
+    /// Wrapping increment.
+    static func + (a: Bits128, one: Int) -> Bits128 {
+        let (low, carry) = a.low.addingReportingOverflow(UInt64(one))
+        return Bits128(high: a.high &+ (carry ? 1 : 0), low: low)
     }
 }

@@ -9,7 +9,7 @@ import Foundation
 /// - what RE2 rejects is rejected: lookaround, atomic groups, backreferences, possessive
 ///   quantifiers, `\Z`.
 /// Known gaps: `\b` uses Unicode word characters, `(?U)` (ungreedy) is not supported, and
-/// RE2's repetition limit of 1000 is not enforced.
+/// ICU backtracks, so a pathological pattern can take exponential time where RE2 is linear.
 extension BuiltinRegistry {
     static let regexBuiltins: [Builtin] = [
         Builtin("regex.match", arity: 2) { args, _ in
@@ -326,6 +326,8 @@ enum RE2Translator {
                 out += multiline ? "$" : "\\z"
             case "{":
                 if let close = repetitionEnd(p, from: i) {
+                    let counts = text(i + 1, close).split(separator: ",").compactMap { Int($0) }
+                    guard counts.allSatisfy({ $0 <= 1000 }) else { throw fail("invalid repeat count", text(i, close + 1)) }
                     out += text(i, close + 1)
                     i = close + 1
                     if i < p.count, p[i] == "+" { throw fail("invalid nested repetition operator", text(i - 1, i + 1)) }

@@ -1,4 +1,4 @@
-/// `walk`, `opa.runtime` and `http.send`.
+/// `walk`, `opa.runtime`, `internal.print`, `trace` and `http.send`.
 ///
 /// Policies never reach the network in Warden (egress goes through the supervisor's proxy
 /// and policy), so `http.send` checks its request as OPA does and then fails; it exists so
@@ -11,6 +11,28 @@ extension BuiltinRegistry {
             return out
         },
         Builtin("opa.runtime", arity: 0) { _, _ in .emptyObject },
+        // `print(a, b)` compiles to `internal.print([{x | x := a}, {x | x := b}])`: each
+        // operand is the set of its values, empty when undefined; every combination prints.
+        Builtin("internal.print", arity: 1) { args, context in
+            var lines: [[String]] = [[]]
+            for item in try args.array(0) {
+                guard case .set(let values) = item else {
+                    throw BuiltinError(.halt(code: "eval_internal_error"), "illegal argument type: \(item.typeName)")
+                }
+                let texts = values.isEmpty ? ["<undefined>"] : values.map { v -> String in
+                    if case .string(let s) = v { return s }
+                    return GoFormatter.regoText(v)
+                }
+                lines = lines.flatMap { prefix in texts.map { prefix + [$0] } }
+            }
+            context.printed.append(contentsOf: lines.map { $0.joined(separator: " ") })
+            return true
+        },
+        // Tracing is not recorded; the call succeeds as in OPA without an explain mode.
+        Builtin("trace", arity: 1) { args, _ in
+            _ = try args.string(0)
+            return true
+        },
         Builtin("http.send", arity: 1) { args, _ in
             let request = try args.object(0)
             let keys = RegoSet(request.keys)

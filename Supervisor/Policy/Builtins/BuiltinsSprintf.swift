@@ -76,7 +76,10 @@ enum GoFormatter {
             }
             if i < chars.count, chars[i] == "*" {
                 i += 1
-                if argIndex < args.count, case .int(let w) = args[argIndex] { spec.width = abs(w); if w < 0 { spec.minus = true } } else { out += "%!(BADWIDTH)" }
+                if argIndex < args.count, case .int(let w) = args[argIndex], abs(w) <= 1_000_000 {
+                    spec.width = abs(w)
+                    if w < 0 { spec.minus = true }
+                } else { out += "%!(BADWIDTH)" }
                 argIndex += 1
             } else {
                 spec.width = readNumber(chars, &i)
@@ -85,7 +88,7 @@ enum GoFormatter {
                 i += 1
                 if i < chars.count, chars[i] == "*" {
                     i += 1
-                    if argIndex < args.count, case .int(let p) = args[argIndex], p >= 0 { spec.precision = p } else { out += "%!(BADPREC)" }
+                    if argIndex < args.count, case .int(let p) = args[argIndex], p >= 0, p <= 1_000_000 { spec.precision = p } else { out += "%!(BADPREC)" }
                     argIndex += 1
                 } else {
                     spec.precision = readNumber(chars, &i) ?? 0

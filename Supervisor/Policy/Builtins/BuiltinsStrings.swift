@@ -102,7 +102,7 @@ extension BuiltinRegistry {
             let length = try args.integer(2)
             guard offset >= 0 else { throw BuiltinError.evaluation("negative offset") }
             guard offset < runes.count else { return .string("") }
-            let end = length < 0 ? runes.count : min(runes.count, offset + length)
+            let end = length < 0 || length >= runes.count - offset ? runes.count : offset + length
             return .string(String(String.UnicodeScalarView(runes[offset..<end])))
         },
         Builtin("strings.reverse", arity: 1) { args, _ in

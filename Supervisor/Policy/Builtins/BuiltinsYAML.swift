@@ -88,6 +88,14 @@ struct YAMLReader {
     let lines: [[Unicode.Scalar]]
     var line = 0
     var column = 0
+    /// Nesting depth, bounded so that hostile input cannot exhaust the stack.
+    var depth = 0
+    static let maximumDepth = 500
+
+    mutating func enter() throws {
+        depth += 1
+        guard depth <= YAMLReader.maximumDepth else { throw fail("exceeded max depth of \(YAMLReader.maximumDepth)") }
+    }
 
     static func parse(_ text: String) throws -> Value {
         var reader = YAMLReader(lines: text.split(separator: "\n", omittingEmptySubsequences: false).map {
@@ -169,6 +177,8 @@ struct YAMLReader {
 
     /// A node starting at the current position (the first character of its content).
     mutating func blockNode(parentIndent: Int) throws -> Value {
+        try enter()
+        defer { depth -= 1 }
         let l = line, c = column
         if startsSequenceItem(l, c) { return try blockSequence(column: c) }
         if mappingColon(l, c) != nil { return try blockMapping(column: c) }
@@ -349,6 +359,8 @@ struct YAMLReader {
     }
 
     mutating func flow() throws -> Value {
+        try enter()
+        defer { depth -= 1 }
         let startLine = line
         let open = char(line, column)
         let close: Unicode.Scalar = open == "[" ? "]" : "}"

@@ -133,7 +133,10 @@ struct GoZone: @unchecked Sendable {
         switch kind {
         case .utc: return "UTC"
         case .fixed(let name, _): return name
-        case .named(let tz): return tz.abbreviation(for: Date(timeIntervalSince1970: TimeInterval(seconds))) ?? ""
+        case .named(let tz):
+            let date = Date(timeIntervalSince1970: TimeInterval(seconds))
+            return ZoneAbbreviations.name(identifier: tz.identifier, offset: tz.secondsFromGMT(for: date),
+                                          isDaylight: tz.isDaylightSavingTime(for: date)) ?? ""
         }
     }
 
@@ -323,7 +326,7 @@ enum GoLayout {
                 case .lowerPM: out += f.hour >= 12 ? "pm" : "am"
                 case .tz:
                     let name = t.zone.abbreviation(at: t.seconds)
-                    if !name.isEmpty && !name.hasPrefix("GMT+") && !name.hasPrefix("GMT-") {
+                    if !name.isEmpty {
                         out += name
                     } else {
                         // No abbreviation: Go prints the numeric offset.
