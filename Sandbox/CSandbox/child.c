@@ -444,6 +444,11 @@ void wd_child_main(const struct wd_config *cfg, int sync_fd, int err_fd, int rep
     // jail's own root (or, rootless, the one mapped id) so files can be made.
     if (syscall(SYS_setresgid, cfg->init_gid, cfg->init_gid, cfg->init_gid) < 0) die(err_fd, "setresgid for init", NULL);
     if (syscall(SYS_setresuid, cfg->init_uid, cfg->init_uid, cfg->init_uid) < 0) die(err_fd, "setresuid for init", NULL);
+    // A change of ids clears the parent-death signal: set it again, then make
+    // sure the caller did not die in between (its end of the report pipe would be closed).
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die(err_fd, "set parent-death signal", NULL);
+    struct pollfd caller = { .fd = report_fd, .events = POLLOUT };
+    if (poll(&caller, 1, 0) == 1 && (caller.revents & (POLLERR | POLLHUP))) _exit(1);
     if (unshare(CLONE_NEWCGROUP) < 0) die(err_fd, "unshare cgroup namespace", NULL);
     if (cfg->hostname && sethostname(cfg->hostname, str_len(cfg->hostname)) < 0) die(err_fd, "sethostname", NULL);
     build_root(cfg, err_fd);

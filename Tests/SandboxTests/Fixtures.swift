@@ -86,6 +86,12 @@ enum Fixtures {
     }
 
     static var isRoot: Bool { geteuid() == 0 }
+
+    /// Host processes whose whole command line is exactly `args` (ps at full width).
+    static func hostProcesses(withArgs args: String) throws -> [String] {
+        let (_, out, _) = try host(["/bin/ps", "-ww", "-eo", "args"])
+        return out.split(separator: "\n").map(String.init).filter { $0 == args }
+    }
 }
 
 extension JailOutcome {

@@ -60,16 +60,18 @@ import Testing
     }
 
     @Test func killingTheRunnerLeavesNothingBehind() throws {
-        let marker = "warden-orphan-\(UUID().uuidString.prefix(8))"
+        // The payload is marked by a unique sleep length; the runner's own
+        // command line differs from it (it starts with the warden binary).
+        let marker = "sleep 3002.\(Int.random(in: 100_000...999_999))"
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Fixtures.warden)
-        p.arguments = ["jail", "run", "--quiet", "--", "/bin/sh", "-c", "exec -a \(marker) sleep 300"]
+        p.arguments = ["jail", "run", "--quiet", "--", "/bin/sh", "-c", marker]
         p.environment = ["WARDEN_POLICIES": Fixtures.policies]
         try p.run()
         var seen = false
         for _ in 0..<300 where !seen {
             usleep(50_000)
-            seen = try Fixtures.host(["/bin/ps", "-eo", "args"]).1.contains(marker)
+            seen = !(try Fixtures.hostProcesses(withArgs: marker)).isEmpty
         }
         #expect(seen, "the payload never started")
         kill(p.processIdentifier, SIGKILL)
@@ -77,7 +79,7 @@ import Testing
         var gone = false
         for _ in 0..<100 where !gone {
             usleep(20_000)
-            gone = !(try Fixtures.host(["/bin/ps", "-eo", "args"]).1.contains(marker))
+            gone = try Fixtures.hostProcesses(withArgs: marker).isEmpty
         }
         #expect(gone, "the jail outlived its runner")
         // The runner's cgroup is swept by the next start.
