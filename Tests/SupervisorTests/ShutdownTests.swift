@@ -35,7 +35,9 @@ struct ShutdownTests {
             let head = "POST /v1/tenants HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                 + "Content-Length: \(body.utf8.count)\r\n\r\n"
             try await outbound.write(ByteBuffer(string: head + body.prefix(5)))
-            try await Task.sleep(for: .milliseconds(200))
+            // Give the server time to parse the head even on a loaded machine:
+            // only then is the request in flight rather than an idle connection.
+            try await Task.sleep(for: .milliseconds(1500))
 
             let shutdown = Task { await daemon.shutdown() }
             try await Task.sleep(for: .milliseconds(300))
