@@ -104,33 +104,8 @@ func withLiveDaemon(_ configure: (inout SupervisorConfiguration) -> Void = { _ i
                     _ body: (RunningDaemon) async throws -> Void) async throws {
     _ = try #require(Live.builtBinary("warden-worker"),
                      "warden-worker must be built beside the test bundle (swift build --product warden-worker)")
-    let directory = try TemporaryDirectory()
-    var configuration = SupervisorConfiguration()
-    configuration.stateDirectory = directory.path
-    configuration.host = "127.0.0.1"
-    configuration.port = 0
-    configuration.shutdownGraceSeconds = 5
-    configure(&configuration)
-    let logs = RecordedLogs()
-    let daemon = try Daemon(configuration: configuration, logger: logs.logger, handleSignals: false)
-    let running = Task { try await daemon.run() }
-    let port = await daemon.waitUntilListening()
-    let admin = AdminClient(stateDirectory: directory.path)
-    for _ in 0..<200 {
-        if (try? await admin.status()) != nil { break }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-    let live = RunningDaemon(daemon: daemon, port: port, stateDirectory: directory.path, logs: logs)
-    do {
-        try await body(live)
-    } catch {
-        await daemon.shutdown()
-        _ = try? await running.value
-        throw error
-    }
-    await daemon.shutdown()
-    try await running.value
-    withExtendedLifetime(directory) {}
+    // Live tests send bodies of several MiB (file uploads): the default limit applies.
+    try await withDaemon(maxBodyBytes: SupervisorConfiguration().maxBodyBytes, configure: configure, body)
 }
 
 extension RunningDaemon {

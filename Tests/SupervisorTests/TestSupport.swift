@@ -88,6 +88,7 @@ struct RunningDaemon: Sendable {
 }
 
 func withDaemon(maxBodyBytes: Int = 64 * 1024,
+                configure: (inout SupervisorConfiguration) -> Void = { _ in },
                 _ body: (RunningDaemon) async throws -> Void) async throws {
     let directory = try TemporaryDirectory()
     var configuration = SupervisorConfiguration()
@@ -95,13 +96,14 @@ func withDaemon(maxBodyBytes: Int = 64 * 1024,
     configuration.port = 0
     configuration.maxBodyBytes = maxBodyBytes
     configuration.shutdownGraceSeconds = 5
+    configure(&configuration)
     let logs = RecordedLogs()
     let daemon = try Daemon(configuration: configuration, logger: logs.logger, handleSignals: false)
     let running = Task { try await daemon.run() }
     let port = await daemon.waitUntilListening()
     let admin = AdminClient(stateDirectory: directory.path)
     // The admin listener comes up alongside the tenant API; wait for it too.
-    for _ in 0..<100 {
+    for _ in 0..<200 {
         if (try? await admin.status()) != nil { break }
         try await Task.sleep(for: .milliseconds(20))
     }
