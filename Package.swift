@@ -46,9 +46,11 @@ let package = Package(
 
         // The daemon: HTTP API, auth, admin API on a Unix socket, configuration.
         .target(name: "Supervisor",
-                dependencies: ["Store", "Sandbox", "WorkerProtocol",
+                dependencies: ["Store", "Sandbox", "WorkerProtocol", "Policy",
                                .product(name: "Hummingbird", package: "hummingbird"),
+                               .product(name: "Crypto", package: "swift-crypto"),
                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                               .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                                .product(name: "Logging", package: "swift-log"),
                                .product(name: "TOMLKit", package: "TOMLKit"),
                                .product(name: "NIOCore", package: "swift-nio"),

@@ -30,8 +30,10 @@ deny contains msg if {
 	msg := sprintf("tool %s is not allowed on plan %s", [input.tool, input.tenant.plan])
 }
 
+# Each ceiling on its own: a plan that leaves one out leaves only that one open.
 deny contains msg if {
-	some name, ceiling in {"timeout_ms": plan.limits.timeout_ms, "memory_mb": plan.limits.memory_mb}
+	some name in ["timeout_ms", "cpu_ms", "memory_mb", "output_bytes"]
+	ceiling := plan.limits[name]
 	input.args[name] > ceiling
 	msg := sprintf("%s %v exceeds the plan's ceiling of %v", [name, input.args[name], ceiling])
 }

@@ -13,10 +13,16 @@ test_free_plan_may_fetch_public_hosts if {
 	not d.require_approval
 }
 
-test_free_plan_may_not_exec if {
-	d := warden.decision with input as call("free", "exec", {"language": "python"})
+test_free_plan_may_exec_within_its_ceilings if {
+	d := warden.decision with input as call("free", "exec", {"language": "python", "timeout_ms": 5000, "memory_mb": 256})
+	d.allow
+	not d.require_approval
+}
+
+test_free_plan_may_not_browse if {
+	d := warden.decision with input as call("free", "browser", {"url": "https://example.com"})
 	not d.allow
-	d.deny == ["tool exec is not allowed on plan free"]
+	d.deny == ["tool browser is not allowed on plan free"]
 }
 
 test_suspended_tenant_is_denied if {
@@ -54,9 +60,18 @@ test_exec_with_network_needs_approval_below_pro if {
 	d.require_approval
 }
 
-test_pro_delete_needs_approval if {
-	d := warden.decision with input as call("pro", "files.delete", {"path": "a.txt"})
+test_plan_approval_tools_hold_calls if {
+	plans := {"pro": {"tools": {"files.delete"}, "limits": {}, "network": true, "approval_tools": {"files.delete"}}}
+	d := warden.decision with input as call("pro", "files.delete", {"path": "a.txt"}) with data.plans as plans
+	d.allow
 	d.require_approval
+}
+
+test_denied_calls_never_ask_for_approval if {
+	plans := {"pro": {"tools": {"exec"}, "limits": {"timeout_ms": 10}, "network": true, "approval_tools": {"exec"}}}
+	d := warden.decision with input as call("pro", "exec", {"timeout_ms": 20}) with data.plans as plans
+	not d.allow
+	not d.require_approval
 }
 
 test_unknown_plan if {

@@ -3,7 +3,7 @@ package warden
 
 default_plans := {
 	"free": {
-		"tools": {"fetch", "files.list", "files.read", "files.write", "files.delete"},
+		"tools": {"fetch", "exec", "files.list", "files.read", "files.write", "files.delete"},
 		"limits": {"timeout_ms": 10000, "memory_mb": 256, "calls_per_day": 200},
 		"network": false,
 		"approval_tools": set(),
@@ -18,7 +18,7 @@ default_plans := {
 		"tools": {"fetch", "exec", "browser", "files.list", "files.read", "files.write", "files.delete"},
 		"limits": {"timeout_ms": 120000, "memory_mb": 2048, "calls_per_day": 50000},
 		"network": true,
-		"approval_tools": {"files.delete"},
+		"approval_tools": set(),
 	},
 }
 

@@ -49,3 +49,46 @@ enum AdminOutput {
             .timeSeparator(.colon))
     }
 }
+
+extension AdminOutput {
+    static func printJSONLine(_ value: some Encodable) throws {
+        let encoder = JSONCoding.encoder
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    static func auditTable(_ records: [AuditRecord]) -> String {
+        var table = TableRenderer("ID", "TIME", "EVENT", "TENANT", "TOOL", "DECISION", "REQUEST", "REASONS")
+        for r in records {
+            table.add(String(r.id), date(r.time), r.event, r.tenantID ?? "-", r.tool ?? "-", r.decision,
+                      r.requestID ?? r.actor ?? "-", r.reasons.joined(separator: "; "))
+        }
+        return table.render()
+    }
+
+    static func approvalTable(_ approvals: [ApprovalView]) -> String {
+        var table = TableRenderer("ID", "TENANT", "TOOL", "STATUS", "CREATED", "EXPIRES", "REASONS")
+        for a in approvals {
+            table.add(a.id, a.tenantID, a.tool, a.status.rawValue, date(a.createdAt), date(a.expiresAt),
+                      a.reasons.joined(separator: "; "))
+        }
+        return table.render()
+    }
+
+    static func approvalDetails(_ a: ApprovalView) -> String {
+        var table = TableRenderer("FIELD", "VALUE")
+        table.add("id", a.id)
+        table.add("tenant", a.tenantID)
+        table.add("tool", a.tool)
+        table.add("status", a.status.rawValue)
+        table.add("request id", a.requestID)
+        table.add("reasons", a.reasons.joined(separator: "; "))
+        table.add("created", date(a.createdAt))
+        table.add("expires", date(a.expiresAt))
+        if let decidedAt = a.decidedAt { table.add("decided", date(decidedAt)) }
+        if let by = a.decidedBy { table.add("decided by", by) }
+        if let note = a.note { table.add("note", note) }
+        if let status = a.resultStatus { table.add("result status", String(status)) }
+        return table.render().split(separator: "\n").dropFirst().joined(separator: "\n")
+    }
+}

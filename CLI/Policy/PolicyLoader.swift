@@ -2,45 +2,18 @@ import ArgumentParser
 import Foundation
 import Policy
 
-/// Reads `.rego` modules and `.json` data from files and directories, as `opa` does:
-/// a JSON file given directly merges at the root of `data`; inside a directory it lands at
-/// the path of its folder (`x/y/data.json` → `data.x.y`).
+/// The CLI's view of `PolicyBundle`: a file that cannot be read is a usage error.
 struct PolicyLoader {
-    var sources: [PolicySource] = []
-    var data: Value = .emptyObject
+    var sources: [PolicySource]
+    var data: Value
 
     init(paths: [String], testsOnly: Bool = false) throws {
-        for path in paths { try load(path) }
-    }
-
-    mutating func load(_ path: String) throws {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw ValidationError("no such file or directory: \(path)")
-        }
-        if !isDir.boolValue {
-            try loadFile(path, dataPath: [])
-            return
-        }
-        let root = URL(fileURLWithPath: path).standardizedFileURL
-        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil) else { return }
-        var files: [URL] = []
-        for case let url as URL in walker { files.append(url) }
-        for url in files.sorted(by: { $0.path < $1.path }) {
-            let relative = url.standardizedFileURL.path.dropFirst(root.path.count).split(separator: "/").map(String.init)
-            try loadFile(url.path, dataPath: Array(relative.dropLast()))
-        }
-    }
-
-    mutating func loadFile(_ path: String, dataPath: [String]) throws {
-        if path.hasSuffix(".rego") {
-            let text = try String(contentsOfFile: path, encoding: .utf8)
-            sources.append(PolicySource(file: path, text: text))
-        } else if path.hasSuffix(".json") {
-            let value = try Value(jsonData: try Data(contentsOf: URL(fileURLWithPath: path)))
-            var nested = value
-            for key in dataPath.reversed() { nested = .object(RegoObject([(.string(key), nested)])) }
-            data = data.merging(nested)
+        do {
+            let bundle = try PolicyBundle(paths: paths)
+            sources = bundle.sources
+            data = bundle.data
+        } catch let error as PolicyLoadError {
+            throw ValidationError(error.description)
         }
     }
 

@@ -74,6 +74,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("exec-max-output-bytes"), help: "Largest output_bytes of an exec call (default 8 MiB).")
     var execMaxOutputBytes: Int?
 
+    @Option(help: "Directory of the decision policies, *.rego and *.json (default: the policies/ shipped with warden).")
+    var policies: String?
+
+    @Option(name: .customLong("policy-timeout-ms"), help: "Time budget of one policy decision; past it the call is denied (default 100).")
+    var policyTimeoutMs: Int?
+
+    @Option(name: .customLong("policy-step-limit"), help: "Step budget of one policy decision (default 1000000).")
+    var policyStepLimit: Int?
+
+    @Option(name: .customLong("approval-ttl"), help: "Seconds a call held for approval waits for a decision (default 86400).")
+    var approvalTTL: Double?
+
     func run() async throws {
         let flags = ConfigurationLayer.flags([
             .stateDirectory: stateDirectory.map { .string($0) },
@@ -95,6 +107,10 @@ struct ServeCommand: AsyncParsableCommand {
             .execMaxCpuMs: execMaxCpuMs.map { .integer($0) },
             .execMaxMemoryMB: execMaxMemoryMB.map { .integer($0) },
             .execMaxOutputBytes: execMaxOutputBytes.map { .integer($0) },
+            .policyDirectory: policies.map { .string($0) },
+            .policyTimeoutMs: policyTimeoutMs.map { .integer($0) },
+            .policyStepLimit: policyStepLimit.map { .integer($0) },
+            .approvalsTTLSeconds: approvalTTL.map { .number($0) },
         ])
         let configuration: SupervisorConfiguration
         do {

@@ -8,12 +8,16 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     public var code: String
     public var message: String
     public var headers: HTTPFields
+    /// Each reason on its own, when there are several (a policy's deny messages).
+    public var reasons: [String]?
 
-    public init(_ status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:]) {
+    public init(_ status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:],
+                reasons: [String]? = nil) {
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers
+        self.reasons = reasons
     }
 
     public var description: String { "\(status.code) \(code): \(message)" }
@@ -21,7 +25,7 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = self.headers
         headers[.contentType] = "application/json; charset=utf-8"
-        let body = try JSONCoding.encoder.encode(ErrorBody(error: .init(code: code, message: message)))
+        let body = try JSONCoding.encoder.encode(ErrorBody(error: .init(code: code, message: message, reasons: reasons)))
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
@@ -31,6 +35,13 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
         public struct Detail: Codable, Sendable {
             public var code: String
             public var message: String
+            public var reasons: [String]?
+
+            public init(code: String, message: String, reasons: [String]? = nil) {
+                self.code = code
+                self.message = message
+                self.reasons = reasons
+            }
         }
     }
 }

@@ -63,3 +63,21 @@ extension AdminAPI {
         }
     }
 }
+
+extension AdminAPI {
+    public struct AuditList: Codable, Sendable {
+        public var records: [AuditRecord]
+        public init(records: [AuditRecord]) { self.records = records }
+    }
+
+    public struct ApprovalList: Codable, Sendable {
+        public var approvals: [ApprovalView]
+        public init(approvals: [ApprovalView]) { self.approvals = approvals }
+    }
+
+    /// The operator's optional note on an approval or denial.
+    public struct DecideApproval: Codable, Sendable {
+        public var note: String?
+        public init(note: String?) { self.note = note }
+    }
+}

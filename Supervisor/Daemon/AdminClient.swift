@@ -71,6 +71,58 @@ public struct AdminClient: Sendable {
         try await call("POST", "/v1/workers/\(try Self.pathSegment(reference))/restart")
     }
 
+    public func policy() async throws -> PolicyEngine.Summary {
+        try await call("GET", "/v1/policy")
+    }
+
+    /// Reloads the daemon's policies; `.refused` with code `policy_invalid` names each broken file:line.
+    public func reloadPolicy() async throws -> PolicyEngine.Summary {
+        try await call("POST", "/v1/policy/reload")
+    }
+
+    public func audit(_ query: AuditQuery, tenant: String? = nil) async throws -> [AuditRecord] {
+        var items = [URLQueryItem(name: "limit", value: String(query.limit))]
+        if let tenant { items.append(URLQueryItem(name: "tenant", value: tenant)) }
+        if let since = query.since { items.append(URLQueryItem(name: "since", value: Self.rfc3339(since))) }
+        if let until = query.until { items.append(URLQueryItem(name: "until", value: Self.rfc3339(until))) }
+        if let afterID = query.afterID { items.append(URLQueryItem(name: "after_id", value: String(afterID))) }
+        let list: AdminAPI.AuditList = try await call("GET", "/v1/audit" + Self.queryString(items))
+        return list.records
+    }
+
+    public func approvals(status: ApprovalStatus? = nil, tenant: String? = nil, limit: Int = 100) async throws -> [ApprovalView] {
+        var items = [URLQueryItem(name: "limit", value: String(limit))]
+        if let status { items.append(URLQueryItem(name: "status", value: status.rawValue)) }
+        if let tenant { items.append(URLQueryItem(name: "tenant", value: tenant)) }
+        let list: AdminAPI.ApprovalList = try await call("GET", "/v1/approvals" + Self.queryString(items))
+        return list.approvals
+    }
+
+    public func approval(_ id: String) async throws -> ApprovalView {
+        try await call("GET", "/v1/approvals/\(try Self.pathSegment(id))")
+    }
+
+    public func approve(_ id: String, note: String? = nil) async throws -> ApprovalView {
+        try await call("POST", "/v1/approvals/\(try Self.pathSegment(id))/approve", body: AdminAPI.DecideApproval(note: note))
+    }
+
+    public func deny(_ id: String, note: String? = nil) async throws -> ApprovalView {
+        try await call("POST", "/v1/approvals/\(try Self.pathSegment(id))/deny", body: AdminAPI.DecideApproval(note: note))
+    }
+
+    static func queryString(_ items: [URLQueryItem]) -> String {
+        var components = URLComponents()
+        components.queryItems = items
+        // '+' would read as a space on the other side.
+        return "?" + (components.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
+    }
+
+    static func rfc3339(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
     private func call<Value: Decodable>(_ method: String, _ path: String) async throws -> Value {
         try await call(method, path, bodyData: nil)
     }

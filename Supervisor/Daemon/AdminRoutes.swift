@@ -4,7 +4,7 @@ import Store
 
 /// The operators' API, served only on the admin Unix socket.
 enum AdminRoutes {
-    static func router(service: TenantService, policy: AdminPeerPolicy,
+    static func router(service: TenantService, decisions: DecisionServices, policy: AdminPeerPolicy,
                        status: @escaping @Sendable () async -> AdminAPI.Status) -> Router<AdminRequestContext> {
         let router = Router(context: AdminRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
@@ -81,6 +81,8 @@ enum AdminRoutes {
             }
             methods.record("/v1/workers/:tenant/restart", .post)
         }
+
+        DecisionAdminRoutes.add(to: router, methods: &methods, decisions: decisions, service: service)
 
         methods.addMethodNotAllowed(to: router)
         return router

@@ -22,6 +22,10 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case execMaxCpuMs = "exec.max_cpu_ms"
     case execMaxMemoryMB = "exec.max_memory_mb"
     case execMaxOutputBytes = "exec.max_output_bytes"
+    case policyDirectory = "policy.directory"
+    case policyTimeoutMs = "policy.timeout_ms"
+    case policyStepLimit = "policy.step_limit"
+    case approvalsTTLSeconds = "approvals.ttl_seconds"
 
     public var environmentVariable: String {
         "WARDEN_" + rawValue.uppercased().replacingOccurrences(of: ".", with: "_")
@@ -49,6 +53,10 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .execMaxCpuMs: return "--exec-max-cpu-ms"
         case .execMaxMemoryMB: return "--exec-max-memory-mb"
         case .execMaxOutputBytes: return "--exec-max-output-bytes"
+        case .policyDirectory: return "--policies"
+        case .policyTimeoutMs: return "--policy-timeout-ms"
+        case .policyStepLimit: return "--policy-step-limit"
+        case .approvalsTTLSeconds: return "--approval-ttl"
         }
     }
 

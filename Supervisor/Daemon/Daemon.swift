@@ -20,6 +20,7 @@ public final class Daemon: Sendable {
     private let listening = ListeningAddress()
     private let logger: Logger
     private let workers: WorkerManager
+    private let decisions: DecisionServices
 
     /// Prepares the state directory, takes its lock and opens the store.
     /// `handleSignals` makes SIGTERM and SIGINT start a graceful shutdown;
@@ -48,6 +49,11 @@ public final class Daemon: Sendable {
                                                    maxMemoryMB: configuration.execMaxMemoryMB,
                                                    maxOutputBytes: configuration.execMaxOutputBytes)
 
+        let decisions = try DecisionServices(store: store, configuration: configuration, workers: workers, logger: logger)
+        self.decisions = decisions
+        logger.info("policies loaded", metadata: ["directory": "\(decisions.engine.directory)",
+                                                  "files": "\(decisions.engine.summary.files.count)"])
+
         let hostChecks = HostChecks.read()
         let listening = self.listening
         let layout = self.layout
@@ -57,7 +63,7 @@ public final class Daemon: Sendable {
 
         let publicApp = Application(
             router: PublicRoutes.router(store: store, configuration: configuration, hostChecks: hostChecks,
-                                        workers: workers, execLimits: execLimits),
+                                        workers: workers, execLimits: execLimits, decisions: decisions),
             server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "warden"),
             onServerRunning: { channel in
@@ -70,7 +76,7 @@ public final class Daemon: Sendable {
         var service = TenantService(store: store, layout: layout, logger: logger)
         service.workers = workers
         let adminApp = Application(
-            router: AdminRoutes.router(service: service, policy: AdminPeerPolicy()) {
+            router: AdminRoutes.router(service: service, decisions: decisions, policy: AdminPeerPolicy()) {
                 let port = await listening.current ?? 0
                 return AdminAPI.Status(version: WardenVersion.current, pid: getpid(), stateDirectory: layout.root,
                                        httpAddress: "http://\(host):\(port)", startedAt: startedAt)
@@ -87,11 +93,16 @@ public final class Daemon: Sendable {
 
         // Services stop in reverse order, each draining before the next: tenant
         // calls stop first, the admin socket last.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: WorkerService(workers: workers, graceMs: Int(configuration.shutdownGraceSeconds * 1000)),
+                  serviceName: "workers"),
+            .init(service: adminApp, serviceName: "admin-api"),
+            .init(service: publicApp, serviceName: "tenant-api")]
+        if handleSignals {
+            services.append(.init(service: PolicyReloadService(decisions: decisions, logger: logger), serviceName: "policy-reload"))
+        }
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [.init(service: WorkerService(workers: workers, graceMs: Int(configuration.shutdownGraceSeconds * 1000)),
-                             serviceName: "workers"),
-                       .init(service: adminApp, serviceName: "admin-api"),
-                       .init(service: publicApp, serviceName: "tenant-api")],
+            services: services,
             gracefulShutdownSignals: handleSignals ? [.sigterm, .sigint] : [],
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.shutdownGraceSeconds * 1000))
@@ -114,6 +125,7 @@ public final class Daemon: Sendable {
             unlink(layout.adminSocket)
             lock.release()
         }
+        await decisions.approvals.failInterrupted()
         do {
             try await serviceGroup.run()
         } catch {

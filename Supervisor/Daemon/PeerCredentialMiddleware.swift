@@ -23,6 +23,7 @@ struct PeerCredentialMiddleware: RouterMiddleware {
                                      "uid \(peer.uid) may not use the admin API; run as root or uid \(policy.daemonUID)")
         }
         var context = context
+        context.peerUID = peer.uid
         context.logger[metadataKey: "peer_uid"] = "\(peer.uid)"
         context.logger[metadataKey: "peer_pid"] = "\(peer.pid)"
         // Operators' actions are rare and worth a line each.

@@ -4,7 +4,8 @@ import Store
 /// The tenant-facing HTTP API on TCP.
 enum PublicRoutes {
     static func router(store: any Store, configuration: SupervisorConfiguration, hostChecks: HostChecks,
-                       workers: WorkerManager?, execLimits: ExecController.ExecLimits) -> Router<APIRequestContext> {
+                       workers: WorkerManager?, execLimits: ExecController.ExecLimits,
+                       decisions: DecisionServices) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         // Order matters: a middleware wraps only the routes added after it.
         router.add(middleware: RequestIDMiddleware())
@@ -30,11 +31,11 @@ enum PublicRoutes {
 
         if let workers {
             let call = WorkerCall(manager: workers)
-            let exec = ExecController(call: call, limits: execLimits)
+            let exec = ExecController(call: call, limits: execLimits, gate: decisions.gate)
             authenticated.post("/v1/exec") { request, context in try await exec.exec(request, context: context) }
             methods.record("/v1/exec", .post)
 
-            let files = FilesController(call: call, maxBodyBytes: configuration.maxBodyBytes)
+            let files = FilesController(call: call, maxBodyBytes: configuration.maxBodyBytes, gate: decisions.gate)
             authenticated.get("/v1/files") { request, context in try await files.list(request, context: context) }
             authenticated.get("/v1/files/**") { request, context in try await files.read(request, context: context) }
             authenticated.put("/v1/files/**") { request, context in try await files.write(request, context: context) }
@@ -44,6 +45,10 @@ enum PublicRoutes {
             methods.record("/v1/files/**", .put)
             methods.record("/v1/files/**", .delete)
         }
+
+        let approvals = ApprovalsController(approvals: decisions.approvals)
+        authenticated.get("/v1/approvals/:id") { request, context in try await approvals.get(request, context: context) }
+        methods.record("/v1/approvals/:id", .get)
 
         methods.addMethodNotAllowed(to: router)
         return router

@@ -35,6 +35,8 @@ public struct AdminRequestContext: IdentifiedRequestContext {
     public var requestID = ""
     public var bodyLimit = 1024 * 1024
     public let channel: any Channel
+    /// The caller's uid, set by `PeerCredentialMiddleware`: who approved, who reloaded.
+    public var peerUID: UInt32?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

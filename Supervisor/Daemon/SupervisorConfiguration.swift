@@ -31,6 +31,13 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     public var execMaxCpuMs = 60_000
     public var execMaxMemoryMB = 1024
     public var execMaxOutputBytes = 8 << 20
+    /// The decision policies (`*.rego`, `*.json`); nil = the `policies/` that ships with Warden.
+    public var policyDirectory: String?
+    /// Budgets of one decision: past them the call is denied (fail closed).
+    public var policyTimeoutMs = 100
+    public var policyStepLimit = 1_000_000
+    /// How long a call held for approval waits for a decision.
+    public var approvalTTLSeconds: Double = 86_400
 
     public init() {}
 
@@ -99,6 +106,14 @@ public struct SupervisorConfiguration: Sendable, Equatable {
             execMaxMemoryMB = try value.integer(source, in: 16...(1 << 20))
         case .execMaxOutputBytes:
             execMaxOutputBytes = try value.integer(source, in: 1024...(1 << 30))
+        case .policyDirectory:
+            policyDirectory = try value.nonEmptyString(source)
+        case .policyTimeoutMs:
+            policyTimeoutMs = try value.integer(source, in: 1...60_000)
+        case .policyStepLimit:
+            policyStepLimit = try value.integer(source, in: 1_000...1_000_000_000)
+        case .approvalsTTLSeconds:
+            approvalTTLSeconds = try value.number(source, in: 1...(86_400 * 365))
         }
     }
 }

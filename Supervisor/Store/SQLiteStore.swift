@@ -3,7 +3,7 @@ import GRDB
 
 /// The embedded back end: one SQLite file (WAL mode) through GRDB.
 public final class SQLiteStore: Store {
-    private let pool: DatabasePool
+    let pool: DatabasePool
     private let hostIDRanges: HostIDRanges
     /// `last_used_at` is refreshed at most this often, so authenticating does
     /// not turn every API call into a database write.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The system of record for tenants and API keys.
+/// The system of record: tenants, API keys, the audit log and approvals.
 ///
 /// Every back end (SQLite now, PostgreSQL later) implements this protocol; the
 /// rules that do not depend on SQL (status transitions, key format, id
@@ -41,6 +41,29 @@ public protocol Store: Sendable {
     /// malformed, unknown or revoked. The tenant may be suspended or deleted:
     /// callers decide what that means for the request.
     func authenticate(token: String) async throws -> Authentication?
+
+    // MARK: Audit log
+
+    /// Appends records in one transaction and returns them with their ids.
+    @discardableResult
+    func appendAudit(_ records: [AuditRecord]) async throws -> [AuditRecord]
+
+    /// The newest records matching the query (at most `limit`), oldest first.
+    func auditRecords(_ query: AuditQuery) async throws -> [AuditRecord]
+
+    // MARK: Approvals
+
+    func createApproval(_ approval: Approval) async throws
+
+    func approval(id: String) async throws -> Approval?
+
+    /// Approvals, newest first, optionally of one tenant and in one status.
+    func listApprovals(tenantID: String?, status: ApprovalStatus?, limit: Int) async throws -> [Approval]
+
+    /// Moves an approval to `transition.to` only if it is still in one of
+    /// `transition.from`, atomically: two operators approving at once run the
+    /// call once. Throws `.conflict` naming the current status otherwise.
+    func transitionApproval(id: String, _ transition: ApprovalTransition) async throws -> Approval
 
     func close() async throws
 }

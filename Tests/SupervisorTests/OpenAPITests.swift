@@ -59,7 +59,7 @@ struct OpenAPITests {
 
     /// A concrete URL path for a templated one.
     static func concretePath(_ path: String) -> String {
-        path.replacingOccurrences(of: "{path}", with: "probe/dir/file.txt")
+        path.replacingOccurrences(of: "{path}", with: "probe/dir/file.txt").replacingOccurrences(of: "{id}", with: "ap_probe")
     }
 
     @Test func everyRouteIsDocumentedWithItsMethodsAndEveryDocumentedRouteExists() async throws {
@@ -131,9 +131,11 @@ struct OpenAPITests {
         let jail = try Jail(cgroupParent: "warden")
         let logger = Logger(label: "openapi-test")
         let workers = WorkerManager(settings: settings, jail: jail, layout: layout, logger: logger)
+        let decisions = try DecisionServices(store: store, configuration: configuration, workers: workers, logger: logger)
         let router = PublicRoutes.router(store: store, configuration: configuration, hostChecks: HostChecks.read(),
                                          workers: workers,
-                                         execLimits: .init(maxTimeoutMs: 1000, maxCpuMs: 1000, maxMemoryMB: 64, maxOutputBytes: 1024))
+                                         execLimits: .init(maxTimeoutMs: 1000, maxCpuMs: 1000, maxMemoryMB: 64, maxOutputBytes: 1024),
+                                         decisions: decisions)
         return router.routes.map { ($0.path.description, $0.method.rawValue) }
     }
 

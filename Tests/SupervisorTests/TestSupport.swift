@@ -80,8 +80,9 @@ struct RunningDaemon: Sendable {
     }
 
     /// A tenant with a fresh key, made through the admin API.
-    func tenantWithKey(_ name: String) async throws -> (Tenant, String) {
-        let tenant = try await admin.createTenant(name: name, plan: nil)
+    /// The plan is `pro` unless said otherwise: its ceilings leave room for the long calls tests make.
+    func tenantWithKey(_ name: String, plan: String = "pro") async throws -> (Tenant, String) {
+        let tenant = try await admin.createTenant(name: name, plan: plan)
         let issued = try await admin.issueKey(for: tenant.id)
         return (tenant, issued.token)
     }
@@ -101,14 +102,14 @@ func withDaemon(maxBodyBytes: Int = 64 * 1024,
     let daemon = try Daemon(configuration: configuration, logger: logs.logger, handleSignals: false)
     let running = Task { try await daemon.run() }
     let port = await daemon.waitUntilListening()
-    let admin = AdminClient(stateDirectory: directory.path)
+    let admin = AdminClient(stateDirectory: configuration.stateDirectory)
     // The admin listener comes up alongside the tenant API; wait for it too.
     for _ in 0..<200 {
         if (try? await admin.status()) != nil { break }
         try await Task.sleep(for: .milliseconds(20))
     }
     do {
-        try await body(RunningDaemon(daemon: daemon, port: port, stateDirectory: directory.path, logs: logs))
+        try await body(RunningDaemon(daemon: daemon, port: port, stateDirectory: configuration.stateDirectory, logs: logs))
     } catch {
         await daemon.shutdown()
         _ = try? await running.value

@@ -225,7 +225,7 @@ struct WorkerFailureTests {
 
         var tenants: [(Tenant, String)] = []
         for name in ["left-a", "left-b"] {
-            let tenant = try await admin.createTenant(name: name, plan: nil)
+            let tenant = try await admin.createTenant(name: name, plan: "pro")
             tenants.append((tenant, try await admin.issueKey(for: tenant.id).token))
         }
         let endpoint = LocalHTTPClient.Endpoint.tcp(host: "127.0.0.1", port: port)
@@ -330,7 +330,7 @@ struct WorkerFailureTests {
 
         // Root may use the admin socket of a daemon run by another user.
         let admin = AdminClient(stateDirectory: stateDirectory, timeout: .seconds(10))
-        let tenant = try await admin.createTenant(name: "rootless", plan: nil)
+        let tenant = try await admin.createTenant(name: "rootless", plan: "pro")
         let token = try await admin.issueKey(for: tenant.id).token
 
         let response = try await LocalHTTPClient.send(

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import Policy
 import Store
 import WorkerProtocol
 
@@ -9,6 +10,7 @@ import WorkerProtocol
 struct ExecController {
     let call: WorkerCall
     let limits: ExecLimits
+    let gate: CallGate
 
     struct ExecLimits: Sendable {
         var maxTimeoutMs: Int
@@ -73,6 +75,13 @@ struct ExecController {
         let args = try validate(body, stream: wantsStream)
         let deadline = Duration.milliseconds((args.timeoutMs ?? limits.maxTimeoutMs) + 15_000)
         let requestID = context.requestID
+        let held = try await gate.admit(tenant: tenant, tool: Tool.exec.rawValue, args: Self.policyArgs(args),
+                                        requestID: requestID) {
+            var whole = args
+            whole.stream = false
+            return try DeferredCall(.exec, whole, deadline: deadline)
+        }
+        if let held { return held }
 
         guard wantsStream else {
             let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline)
@@ -98,6 +107,21 @@ struct ExecController {
             }
             try await writer.finish(nil)
         })
+    }
+
+    /// What the policy sees of an exec call: its limits and shape, and the code itself.
+    static func policyArgs(_ a: ExecArgs) -> [String: Value] {
+        var out: [String: Value] = [
+            "language": .string(a.language), "code": .string(a.code), "network": .bool(a.network ?? false),
+            "args": .array((a.args ?? []).map(Value.string)),
+            "files": .array((a.files ?? []).map { .string($0.path) }),
+            "stdin_bytes": Value(a.stdin?.utf8.count ?? 0),
+        ]
+        for (name, value) in [("timeout_ms", a.timeoutMs), ("cpu_ms", a.cpuMs), ("memory_mb", a.memoryMb),
+                              ("output_bytes", a.outputBytes)] {
+            if let value { out[name] = Value(value) }
+        }
+        return out
     }
 
     /// The worker's result with the request id added.

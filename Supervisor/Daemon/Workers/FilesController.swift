@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import Policy
 import Store
 import WorkerProtocol
 
@@ -9,6 +10,7 @@ import WorkerProtocol
 struct FilesController {
     let call: WorkerCall
     let maxBodyBytes: Int
+    let gate: CallGate
     static let deadline = Duration.seconds(60)
     /// Raw bytes per write call: base64 of this fits one protocol frame.
     static let writePiece = 512 * 1024
@@ -34,13 +36,23 @@ struct FilesController {
     func list(_ request: Request, context: APIRequestContext) async throws -> Response {
         var prefix = request.uri.queryParameters.get("prefix")
         if let p = prefix, !p.isEmpty { prefix = try Self.checkedPrefix(p) }
-        let payload = try await call.run(.filesList, FilesListArgs(prefix: prefix), tenant: try tenant(context),
+        let args = FilesListArgs(prefix: prefix)
+        if let held = try await admit(.filesList, ["prefix": prefix.map(Value.string) ?? .null], context,
+                                      deferred: { try DeferredCall(.filesList, args, deadline: Self.deadline) }) {
+            return held
+        }
+        let payload = try await call.run(.filesList, args, tenant: try tenant(context),
                                          requestID: context.requestID, deadline: Self.deadline)
         return Self.json(payload)
     }
 
     func read(_ request: Request, context: APIRequestContext) async throws -> Response {
         let path = try Self.checkedPath(Self.rawPath(request, context: context))
+        if let held = try await admit(.filesRead, ["path": .string(path)], context, deferred: {
+            try DeferredCall(.filesRead, FilesReadArgs(path: path, stream: true), output: .bytes, deadline: Self.deadline)
+        }) {
+            return held
+        }
         // Streamed: the bytes come as chunks, so a file may be larger than one frame.
         var bytes: [UInt8] = []
         _ = try await call.run(.filesRead, FilesReadArgs(path: path, stream: true), tenant: try tenant(context),
@@ -60,26 +72,51 @@ struct FilesController {
         } catch is NIOTooManyBytesError {
             throw APIError.bodyTooLarge(limit: context.bodyLimit)
         }
-        // One call holds at most one frame: larger bodies go in appended pieces.
-        let data = Data(body.readableBytesView)
-        var offset = 0
+        let pieces = Self.writePieces(path: path, data: Data(body.readableBytesView))
+        if let held = try await admit(.filesWrite, ["path": .string(path), "bytes": Value(body.readableBytes)], context,
+                                      deferred: {
+            try DeferredCall(steps: pieces.map { (Tool.filesWrite, $0) }, successStatus: 201, deadline: Self.deadline)
+        }) {
+            return held
+        }
         var payload: [UInt8] = []
-        repeat {
-            let end = min(data.count, offset + Self.writePiece)
-            let args = FilesWriteArgs(path: path, content: data[offset..<end].base64EncodedString(), encoding: "base64",
-                                      append: offset > 0)
-            payload = try await call.run(.filesWrite, args, tenant: try tenant(context),
+        for piece in pieces {
+            payload = try await call.run(.filesWrite, piece, tenant: try tenant(context),
                                          requestID: context.requestID, deadline: Self.deadline)
-            offset = end
-        } while offset < data.count
+        }
         return Self.json(payload, status: .created)
     }
 
     func delete(_ request: Request, context: APIRequestContext) async throws -> Response {
         let path = try Self.checkedPath(Self.rawPath(request, context: context))
+        if let held = try await admit(.filesDelete, ["path": .string(path)], context, deferred: {
+            try DeferredCall(.filesDelete, FilesDeleteArgs(path: path), deadline: Self.deadline)
+        }) {
+            return held
+        }
         let payload = try await call.run(.filesDelete, FilesDeleteArgs(path: path), tenant: try tenant(context),
                                          requestID: context.requestID, deadline: Self.deadline)
         return Self.json(payload)
+    }
+
+    /// One call holds at most one frame: larger bodies go in appended pieces.
+    static func writePieces(path: String, data: Data) -> [FilesWriteArgs] {
+        var pieces: [FilesWriteArgs] = []
+        var offset = 0
+        repeat {
+            let end = min(data.count, offset + writePiece)
+            pieces.append(FilesWriteArgs(path: path, content: data[offset..<end].base64EncodedString(), encoding: "base64",
+                                         append: offset > 0))
+            offset = end
+        } while offset < data.count
+        return pieces
+    }
+
+    /// The policy decides first; a held call answers 202 at once.
+    private func admit(_ tool: Tool, _ args: [String: Value], _ context: APIRequestContext,
+                       deferred: () throws -> DeferredCall) async throws -> Response? {
+        try await gate.admit(tenant: try tenant(context), tool: tool.rawValue, args: args, requestID: context.requestID,
+                             deferred: deferred)
     }
 
     /// The path after `/v1/files/` as sent: the router's catch-all drops empty

@@ -1,0 +1,59 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import Policy
+import Store
+
+/// Step 2 of every call (DESIGN.md): the policy decides before anything runs,
+/// and the decision is in the audit log before the call goes on.
+struct CallGate: Sendable {
+    let engine: PolicyEngine
+    let audit: AuditWriter
+    let approvals: ApprovalService
+
+    /// Returns nil when the call may run now; a 202 response when it is held
+    /// for approval. Throws 403 with the policy's reasons on a deny, and 503
+    /// when the decision cannot be recorded (no call runs unaudited).
+    func admit(tenant: Tenant, tool: String, args: [String: Value], requestID: String,
+               deferred: () throws -> DeferredCall) async throws -> Response? {
+        let input = DecisionInput.make(tenant: tenant, tool: tool, args: args)
+        let decision = engine.decide(input)
+        let record = AuditRecord(time: Date(), event: "decision", tenantID: tenant.id, tool: tool,
+                                 inputDigest: SHA256Hasher.hex(of: input.jsonText()),
+                                 decision: decision.outcome.rawValue, reasons: decision.reasons, requestID: requestID)
+        do {
+            try await audit.append(record)
+        } catch {
+            throw APIError.unavailable(code: "audit_unavailable",
+                                       "the decision could not be written to the audit log; the call did not run")
+        }
+        switch decision.outcome {
+        case .allow:
+            return nil
+        case .deny:
+            throw APIError(.forbidden, code: "policy_denied", message: decision.reasons.joined(separator: "; "),
+                           reasons: decision.reasons)
+        case .error:
+            throw APIError(.forbidden, code: "policy_error", message: decision.reasons.joined(separator: "; "),
+                           reasons: decision.reasons)
+        case .approvalRequired:
+            let approval = try await approvals.hold(tenant: tenant, tool: tool, reasons: decision.reasons,
+                                                    requestID: requestID, deferred: try deferred())
+            return try Self.held(approval)
+        }
+    }
+
+    /// 202 Accepted, pointing at where the outcome will be.
+    static func held(_ approval: Approval) throws -> Response {
+        let location = "/v1/approvals/\(approval.id)"
+        let body: [String: Any] = [
+            "approval_id": approval.id, "status": approval.status.rawValue, "reasons": approval.reasons,
+            "request_id": approval.requestID, "location": location,
+            "expires_at": ISO8601DateFormatter().string(from: approval.expiresAt),
+        ]
+        let data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])
+        return Response(status: .accepted,
+                        headers: [.contentType: "application/json; charset=utf-8", .location: location],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}

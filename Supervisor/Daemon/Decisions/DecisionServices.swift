@@ -1,0 +1,51 @@
+import Foundation
+import Logging
+import Sandbox
+import Store
+
+/// The policy engine, the audit writer, approvals and the gate that uses
+/// them, built together from the configuration.
+struct DecisionServices: Sendable {
+    let engine: PolicyEngine
+    let audit: AuditWriter
+    let approvals: ApprovalService
+    let gate: CallGate
+
+    init(store: any Store, configuration: SupervisorConfiguration, workers: WorkerManager?, logger: Logger) throws {
+        guard let found = configuration.policyDirectory ?? ProfileLocator.policiesDirectory() else {
+            throw ConfigurationError(
+                "no policies directory was found; pass --policies DIR (or policy.directory) pointing at Warden's policies/")
+        }
+        let directory = URL(fileURLWithPath: found).standardizedFileURL.path
+        do {
+            engine = try PolicyEngine(directory: directory, stepLimit: configuration.policyStepLimit,
+                                      timeout: .milliseconds(configuration.policyTimeoutMs))
+        } catch let error as PolicyReloadError {
+            throw ConfigurationError("the policies in \(directory) do not load:\n\(error)")
+        }
+        audit = AuditWriter(store: store, logger: logger)
+        approvals = ApprovalService(store: store, audit: audit, call: workers.map { WorkerCall(manager: $0) },
+                                    timeToLive: .milliseconds(Int64(configuration.approvalTTLSeconds * 1000)),
+                                    logger: logger)
+        gate = CallGate(engine: engine, audit: audit, approvals: approvals)
+    }
+
+    /// Reloads the policies and records the attempt in the audit log; the old
+    /// policies stay when the new ones do not load.
+    func reloadPolicies(actor: String, logger: Logger) async throws -> PolicyEngine.Summary {
+        do {
+            let summary = try engine.reload()
+            logger.notice("policies reloaded", metadata: ["files": "\(summary.files.count)", "digest": "\(summary.digest)"])
+            try? await audit.append(AuditRecord(time: Date(), event: "policy.reload", tenantID: nil, tool: nil,
+                                                inputDigest: summary.digest, decision: "ok", reasons: [],
+                                                requestID: nil, actor: actor))
+            return summary
+        } catch let error as PolicyReloadError {
+            logger.error("policy reload refused; the previous policies stay active", metadata: ["errors": "\(error)"])
+            try? await audit.append(AuditRecord(time: Date(), event: "policy.reload", tenantID: nil, tool: nil,
+                                                inputDigest: nil, decision: "refused",
+                                                reasons: error.errors.map(\.text), requestID: nil, actor: actor))
+            throw error
+        }
+    }
+}

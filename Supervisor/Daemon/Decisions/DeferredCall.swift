@@ -1,0 +1,46 @@
+import Foundation
+import WorkerProtocol
+
+/// A call held for approval, as the worker calls that will carry it out once
+/// a person approves: kept in the approval record so it survives a restart.
+struct DeferredCall: Codable, Sendable, Equatable {
+    struct Step: Codable, Sendable, Equatable {
+        var tool: String
+        var args: JSONValue
+    }
+
+    enum Output: String, Codable, Sendable {
+        /// The last step's JSON result.
+        case json
+        /// The bytes the steps streamed, as `{"content": base64, "encoding": "base64"}` (file reads).
+        case bytes
+    }
+
+    var steps: [Step]
+    var output: Output
+    /// 200, or 201 for writes: what the call would have answered at once.
+    var successStatus: Int
+    /// How long the run may take before it is abandoned.
+    var deadlineMs: Int
+
+    /// One worker call with typed arguments.
+    init<Args: Encodable>(_ tool: Tool, _ args: Args, output: Output = .json, successStatus: Int = 200,
+                          deadline: Duration) throws {
+        try self.init(steps: [(tool, args)], output: output, successStatus: successStatus, deadline: deadline)
+    }
+
+    init<Args: Encodable>(steps: [(Tool, Args)], output: Output = .json, successStatus: Int = 200,
+                          deadline: Duration) throws {
+        self.steps = try steps.map { tool, args in
+            Step(tool: tool.rawValue, args: try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(args)))
+        }
+        self.output = output
+        self.successStatus = successStatus
+        let (seconds, attoseconds) = deadline.components
+        deadlineMs = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+    }
+
+    func encoded() throws -> Data { try JSONEncoder().encode(self) }
+
+    static func decode(_ data: Data) throws -> DeferredCall { try JSONDecoder().decode(DeferredCall.self, from: data) }
+}

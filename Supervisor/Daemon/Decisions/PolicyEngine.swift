@@ -1,0 +1,137 @@
+import Foundation
+import NIOConcurrencyHelpers
+import Policy
+
+/// The loaded decision policy: `data.warden.decision` compiled from the policy
+/// directory. A reload compiles the new files beside the old ones and swaps
+/// only when they compile, so a broken file never leaves the daemon without
+/// rules, and calls in flight finish on the version they started with.
+public final class PolicyEngine: Sendable {
+    public static let query = "data.warden.decision"
+
+    /// What is loaded now, for health, `policy reload` and the audit log.
+    public struct Summary: Codable, Sendable, Equatable {
+        public var directory: String
+        public var files: [String]
+        /// SHA-256 of the files' names and contents: equal digests, equal policies.
+        public var digest: String
+        public var loadedAt: Date
+
+        enum CodingKeys: String, CodingKey {
+            case directory, files, digest
+            case loadedAt = "loaded_at"
+        }
+    }
+
+    struct Loaded: Sendable {
+        var query: PreparedQuery
+        var summary: Summary
+    }
+
+    public let directory: String
+    let options: EvaluationOptions
+    private let current: NIOLockedValueBox<Loaded>
+    /// Serialises reloads (SIGHUP and the admin API may race); evaluation never waits on it.
+    private let reloading = NIOLock()
+
+    /// Loads the directory; throws `PolicyReloadError` when it does not compile.
+    public init(directory: String, stepLimit: Int, timeout: Duration) throws {
+        self.directory = directory
+        options = EvaluationOptions(strictBuiltinErrors: false, stepLimit: stepLimit, timeout: timeout)
+        current = NIOLockedValueBox(try Self.load(directory))
+    }
+
+    public var summary: Summary { current.withLockedValue { $0.summary } }
+
+    /// Compiles the directory again and swaps it in; the old policies stay on failure.
+    @discardableResult
+    public func reload() throws -> Summary {
+        try reloading.withLock {
+            let loaded = try Self.load(directory)
+            current.withLockedValue { $0 = loaded }
+            return loaded.summary
+        }
+    }
+
+    /// Evaluates the decision for one call. Never throws: anything that goes
+    /// wrong is a deny (fail closed) whose reason says what went wrong.
+    public func decide(_ input: Value) -> Decision {
+        let query = current.withLockedValue { $0.query }
+        let results: [QueryResult]
+        do {
+            results = try query.evaluate(input: input, options: options)
+        } catch let error as PolicyError {
+            return Decision(outcome: .error, reasons: ["policy evaluation failed: \(error.message) (\(error.code))"])
+        } catch {
+            return Decision(outcome: .error, reasons: ["policy evaluation failed: \(error)"])
+        }
+        guard let value = results.first?.expressions.first else {
+            return Decision(outcome: .error, reasons: ["the policy gives no decision: \(Self.query) is undefined"])
+        }
+        return Decision(value)
+    }
+
+    static func load(_ directory: String) throws -> Loaded {
+        let bundle: PolicyBundle
+        do {
+            bundle = try PolicyBundle(paths: [directory], including: Self.isDecisionPolicyFile)
+        } catch let error as PolicyLoadError {
+            throw PolicyReloadError(errors: [.init(file: error.path, row: nil, col: nil, message: error.message)])
+        }
+        guard !bundle.sources.isEmpty else {
+            throw PolicyReloadError(errors: [.init(file: directory, row: nil, col: nil, message: "no .rego files found")])
+        }
+        let errors = CompiledPolicy.check(sources: bundle.sources)
+        if !errors.isEmpty { throw PolicyReloadError(errors) }
+        let query: PreparedQuery
+        do {
+            query = try bundle.compile().prepare(Self.query)
+        } catch let error as PolicyError {
+            throw PolicyReloadError([error])
+        }
+        var hasher = SHA256Hasher()
+        for source in bundle.sources {
+            hasher.update(source.file)
+            hasher.update(source.text)
+        }
+        hasher.update(bundle.data.jsonText())
+        let summary = Summary(directory: directory, files: bundle.sources.map(\.file), digest: hasher.hex(),
+                              loadedAt: Date())
+        return Loaded(query: query, summary: summary)
+    }
+
+    /// The daemon loads rules and data, not tests or seccomp profiles.
+    @Sendable static func isDecisionPolicyFile(_ path: String) -> Bool {
+        if path.contains("/seccomp/") { return false }
+        if path.hasSuffix("_test.rego") { return false }
+        return path.hasSuffix(".rego") || path.hasSuffix(".json")
+    }
+}
+
+/// Policy files that did not load, with file:line:col for each error.
+public struct PolicyReloadError: Error, Sendable, CustomStringConvertible, Codable {
+    public struct Problem: Sendable, Codable, Equatable {
+        public var file: String
+        public var row: Int?
+        public var col: Int?
+        public var message: String
+
+        public var text: String {
+            let place = [file, row.map(String.init), col.map(String.init)].compactMap { $0 }.joined(separator: ":")
+            return "\(place): \(message)"
+        }
+    }
+
+    public var errors: [Problem]
+
+    public init(errors: [Problem]) { self.errors = errors }
+
+    init(_ errors: [PolicyError]) {
+        self.errors = errors.map { e in
+            Problem(file: e.location?.file ?? "policy", row: e.location?.row, col: e.location?.col,
+                    message: "\(e.message) (\(e.code))")
+        }
+    }
+
+    public var description: String { errors.map(\.text).joined(separator: "\n") }
+}
