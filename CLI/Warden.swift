@@ -6,6 +6,7 @@ struct Warden: AsyncParsableCommand {
         commandName: "warden",
         abstract: "A sandboxed multi-tenant worker supervisor.",
         subcommands: [JailCommand.self, PolicyCommand.self, ServeCommand.self, TenantCommand.self, KeyCommand.self, WorkersCommand.self, ApprovalsCommand.self, AuditCommand.self,
+                      PlanCommand.self, UsageCommand.self, QuotaCommand.self,
                       DoctorCommand.self]
     )
 }

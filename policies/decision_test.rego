@@ -41,12 +41,6 @@ test_network_needs_a_plan_with_network if {
 	"network access is not part of this plan" in d.deny
 }
 
-test_daily_limit if {
-	inp := object.union(call("free", "fetch", {"url": "https://example.com"}), {"usage": {"fetch.calls.day": 200}})
-	d := warden.decision with input as inp
-	d.deny == ["daily call limit of 200 reached for fetch"]
-}
-
 test_metadata_and_private_hosts_are_blocked if {
 	every url in ["http://169.254.169.254/latest", "https://10.1.2.3/", "http://localhost:8080", "http://metadata.google.internal/x", "http://[::1]:80/"] {
 		d := warden.decision with input as call("pro", "fetch", {"url": url})
@@ -80,7 +74,7 @@ test_unknown_plan if {
 }
 
 test_store_plans_replace_defaults if {
-	plans := {"free": {"tools": {"exec"}, "limits": {"timeout_ms": 1, "memory_mb": 1, "calls_per_day": 1}, "network": false, "approval_tools": set()}}
+	plans := {"free": {"tools": {"exec"}, "limits": {"timeout_ms": 1, "memory_mb": 1}, "network": false, "approval_tools": set()}}
 	d := warden.decision with input as call("free", "exec", {}) with data.plans as plans
 	d.allow
 }

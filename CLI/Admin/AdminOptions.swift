@@ -11,7 +11,9 @@ struct AdminOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
-    var client: AdminClient {
+    var client: AdminClient { Self.client(stateDirectory) }
+
+    static func client(_ stateDirectory: String?) -> AdminClient {
         AdminClient(stateDirectory: stateDirectory
             ?? ProcessInfo.processInfo.environment[ConfigurationKey.stateDirectory.environmentVariable]
             ?? SupervisorConfiguration().stateDirectory)

@@ -92,3 +92,78 @@ extension AdminOutput {
         return table.render().split(separator: "\n").dropFirst().joined(separator: "\n")
     }
 }
+
+extension AdminOutput {
+    static func number(_ value: Double?) -> String {
+        guard let value else { return "-" }
+        return value.rounded() == value && abs(value) < 1e15 ? String(Int(value)) : String(format: "%.3f", value)
+    }
+
+    static func limitText(_ limit: Limit?) -> String {
+        guard let limit else { return "-" }
+        return number(limit.limit) + (limit.hard ? "" : " (soft)")
+    }
+
+    static func planTable(_ plans: [Plan]) -> String {
+        var table = TableRenderer("NAME", "TOOLS", "NETWORK", "LIMITS", "TIME ZONE")
+        for p in plans {
+            table.add(p.name, p.tools.joined(separator: ","), p.network ? "yes" : "no", String(p.limits.count), p.timeZone)
+        }
+        return table.render()
+    }
+
+    static func planDetails(_ plan: Plan) -> String {
+        var lines = ["name            \(plan.name)", "tools           \(plan.tools.joined(separator: ", "))",
+                     "approval tools  \(plan.approvalTools.isEmpty ? "-" : plan.approvalTools.joined(separator: ", "))",
+                     "network         \(plan.network ? "yes" : "no")", "time zone       \(plan.timeZone)", ""]
+        lines.append(limitTable(plan.limits))
+        return lines.joined(separator: "\n")
+    }
+
+    static func limitTable(_ limits: [String: Limit]) -> String {
+        var table = TableRenderer("METRIC", "LIMIT", "KIND")
+        for (metric, limit) in limits.sorted(by: { $0.key < $1.key }) {
+            table.add(metric, number(limit.limit), limit.hard ? "hard" : "soft")
+        }
+        return table.render()
+    }
+
+    /// Like `kubectl describe resourcequota`: one line per metric.
+    static func quotaTable(_ report: QuotaReport, all: Bool) -> String {
+        var table = TableRenderer("METRIC", "HARD", "SOFT", "USED", "REMAINING", "RESETS", "SOURCE")
+        for row in report.metrics where all || row.limit != nil {
+            let hard = row.hard == true ? number(row.limit) : "-"
+            let soft = row.hard == false ? number(row.limit) : "-"
+            let used = row.kind == .ceiling ? "-" : number(row.used ?? 0)
+            table.add(row.metric, hard, soft, used, row.kind == .ceiling ? "-" : number(row.remaining),
+                      row.resetsAt.map(date) ?? "-", row.source ?? "-")
+        }
+        return "tenant \(report.tenantID)  plan \(report.plan)  periods in \(report.timeZone)\n" + table.render()
+    }
+
+    static func usageTable(_ report: UsageReport) -> String {
+        var table = TableRenderer("TENANT", report.by.rawValue.uppercased(), "CALLS", "FAILED", "CPU S", "WALL S",
+                                  "BYTES IN", "BYTES OUT", "EGRESS", "PEAK MEMORY")
+        for r in report.rows {
+            table.add(r.tenantID, r.group, String(r.calls), String(r.failed), String(format: "%.3f", r.cpuSeconds),
+                      String(format: "%.3f", r.wallSeconds), String(r.bytesIn), String(r.bytesOut), String(r.egressBytes),
+                      String(r.memoryPeakBytes))
+        }
+        return table.render()
+    }
+
+    /// RFC 4180: a header line, then one line per row; fields quoted when they need it.
+    static func usageCSV(_ report: UsageReport) -> String {
+        func field(_ text: String) -> String {
+            text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" })
+                ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+        }
+        var lines = ["tenant_id,\(report.by.rawValue),calls,failed,cpu_seconds,wall_seconds,bytes_in,bytes_out,egress_bytes,memory_peak_bytes"]
+        for r in report.rows {
+            lines.append([field(r.tenantID), field(r.group), String(r.calls), String(r.failed), String(format: "%.3f", r.cpuSeconds),
+                          String(format: "%.3f", r.wallSeconds), String(r.bytesIn), String(r.bytesOut), String(r.egressBytes),
+                          String(r.memoryPeakBytes)].joined(separator: ","))
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+}

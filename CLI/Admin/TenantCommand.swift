@@ -6,8 +6,8 @@ import Supervisor
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant",
-        abstract: "Create, list, show, suspend, resume and delete tenants.",
-        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Delete.self])
+        abstract: "Create, list, show, suspend, resume and delete tenants; set their plan and limits.",
+        subcommands: [Create.self, List.self, Show.self, Suspend.self, Resume.self, Delete.self, SetPlan.self, Limit.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a tenant and its workspace.")
@@ -18,6 +18,38 @@ struct TenantCommand: AsyncParsableCommand {
         func run() async throws {
             let tenant = try await options.client.createTenant(name: name, plan: plan)
             try TenantCommand.print(tenant, options)
+        }
+    }
+
+    struct SetPlan: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "set-plan", abstract: "Move a tenant to another plan.")
+        @Argument(help: "Tenant id or name.") var tenant: String
+        @Argument(help: "Plan name.") var plan: String
+        @OptionGroup var options: AdminOptions
+
+        func run() async throws {
+            try TenantCommand.print(try await options.client.setPlan(of: tenant, to: plan), options)
+        }
+    }
+
+    struct Limit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Override a tenant's limits: METRIC=VALUE[:soft], or METRIC=plan to go back to the plan's; none lists them.")
+        @Argument(help: "Tenant id or name.") var tenant: String
+        @Argument(help: "METRIC=VALUE, METRIC=VALUE:soft or METRIC=plan.") var limits: [String] = []
+        @OptionGroup var options: AdminOptions
+
+        func run() async throws {
+            let client = options.client
+            var current = try await client.tenantLimits(tenant)
+            for argument in limits {
+                let reset = argument.hasSuffix("=plan")
+                let parsed = try LimitArgument.parse([reset ? String(argument.dropLast(4)) + "none" : argument])
+                for (metric, limit) in parsed {
+                    current = try await client.setTenantLimit(tenant, metric: metric, limit: limit)
+                }
+            }
+            if options.json { try AdminOutput.printJSON(current) } else { Swift.print(AdminOutput.limitTable(current.limits)) }
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Store
 
 /// The one error shape of the HTTP APIs:
 /// `{"error": {"code": "...", "message": "..."}}` with a matching status.
@@ -10,6 +11,8 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     public var headers: HTTPFields
     /// Each reason on its own, when there are several (a policy's deny messages).
     public var reasons: [String]?
+    /// The limit a 429 is about.
+    public var quota: QuotaExceeded?
 
     public init(_ status: HTTPResponse.Status, code: String, message: String, headers: HTTPFields = [:],
                 reasons: [String]? = nil) {
@@ -25,7 +28,8 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers = self.headers
         headers[.contentType] = "application/json; charset=utf-8"
-        let body = try JSONCoding.encoder.encode(ErrorBody(error: .init(code: code, message: message, reasons: reasons)))
+        let body = try JSONCoding.encoder.encode(ErrorBody(error: .init(code: code, message: message, reasons: reasons,
+                                                                        quota: quota)))
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
@@ -36,11 +40,24 @@ public struct APIError: Error, HTTPResponseError, CustomStringConvertible {
             public var code: String
             public var message: String
             public var reasons: [String]?
+            public var metric: String?
+            public var limit: Double?
+            public var used: Double?
+            public var resetsAt: Date?
 
-            public init(code: String, message: String, reasons: [String]? = nil) {
+            public init(code: String, message: String, reasons: [String]? = nil, quota: QuotaExceeded? = nil) {
                 self.code = code
                 self.message = message
                 self.reasons = reasons
+                metric = quota?.metric
+                limit = quota?.limit
+                used = quota?.used
+                resetsAt = quota?.resetsAt
+            }
+
+            enum CodingKeys: String, CodingKey {
+                case code, message, reasons, metric, limit, used
+                case resetsAt = "resets_at"
             }
         }
     }

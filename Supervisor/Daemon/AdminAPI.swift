@@ -81,3 +81,25 @@ extension AdminAPI {
         public init(note: String?) { self.note = note }
     }
 }
+
+extension AdminAPI {
+    public struct PlanList: Codable, Sendable {
+        public var plans: [Plan]
+        public init(plans: [Plan]) { self.plans = plans }
+    }
+
+    public struct SetPlan: Codable, Sendable {
+        public var plan: String
+        public init(plan: String) { self.plan = plan }
+    }
+
+    public struct TenantLimits: Codable, Sendable {
+        public var tenantID: String
+        public var limits: [String: Limit]
+
+        enum CodingKeys: String, CodingKey {
+            case limits
+            case tenantID = "tenant_id"
+        }
+    }
+}

@@ -110,6 +110,60 @@ public struct AdminClient: Sendable {
         try await call("POST", "/v1/approvals/\(try Self.pathSegment(id))/deny", body: AdminAPI.DecideApproval(note: note))
     }
 
+    // MARK: Plans and usage
+
+    public func plans() async throws -> [Plan] {
+        let list: AdminAPI.PlanList = try await call("GET", "/v1/plans")
+        return list.plans
+    }
+
+    public func plan(_ name: String) async throws -> Plan {
+        try await call("GET", "/v1/plans/\(try Self.pathSegment(name))")
+    }
+
+    public func createPlan(_ plan: Plan) async throws -> Plan {
+        try await call("POST", "/v1/plans", body: plan)
+    }
+
+    public func updatePlan(_ plan: Plan) async throws -> Plan {
+        try await call("PUT", "/v1/plans/\(try Self.pathSegment(plan.name))", body: plan)
+    }
+
+    public func deletePlan(_ name: String) async throws {
+        let _: Empty = try await call("DELETE", "/v1/plans/\(try Self.pathSegment(name))")
+    }
+
+    public func setPlan(of tenant: String, to plan: String) async throws -> Tenant {
+        try await call("POST", "/v1/tenants/\(try Self.pathSegment(tenant))/plan", body: AdminAPI.SetPlan(plan: plan))
+    }
+
+    public func tenantLimits(_ tenant: String) async throws -> AdminAPI.TenantLimits {
+        try await call("GET", "/v1/tenants/\(try Self.pathSegment(tenant))/limits")
+    }
+
+    /// Sets an override, or with nil goes back to the plan's limit.
+    public func setTenantLimit(_ tenant: String, metric: String, limit: Limit?) async throws -> AdminAPI.TenantLimits {
+        let path = "/v1/tenants/\(try Self.pathSegment(tenant))/limits/\(try Self.pathSegment(metric))"
+        if let limit { return try await call("PUT", path, body: limit) }
+        return try await call("DELETE", path)
+    }
+
+    public func quota(_ tenant: String) async throws -> QuotaReport {
+        try await call("GET", "/v1/tenants/\(try Self.pathSegment(tenant))/quota")
+    }
+
+    public func usage(tenant: String? = nil, since: Date? = nil, until: Date? = nil,
+                      by: UsageReport.Grouping = .day) async throws -> UsageReport {
+        var items = [URLQueryItem(name: "by", value: by.rawValue)]
+        if let tenant { items.append(URLQueryItem(name: "tenant", value: tenant)) }
+        if let since { items.append(URLQueryItem(name: "since", value: Self.rfc3339(since))) }
+        if let until { items.append(URLQueryItem(name: "until", value: Self.rfc3339(until))) }
+        return try await call("GET", "/v1/usage" + Self.queryString(items))
+    }
+
+    /// What a 204 decodes to.
+    private struct Empty: Decodable {}
+
     static func queryString(_ items: [URLQueryItem]) -> String {
         var components = URLComponents()
         components.queryItems = items
@@ -151,6 +205,7 @@ public struct AdminClient: Sendable {
             throw AdminClientError.refused(status: response.status, code: body?.error.code ?? "http_\(response.status)",
                                            message: body?.error.message ?? String(decoding: response.body, as: UTF8.self))
         }
+        if response.body.isEmpty, let empty = Empty() as? Value { return empty }
         do {
             return try JSONCoding.decoder.decode(Value.self, from: response.body)
         } catch {

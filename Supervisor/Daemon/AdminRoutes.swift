@@ -83,6 +83,7 @@ enum AdminRoutes {
         }
 
         DecisionAdminRoutes.add(to: router, methods: &methods, decisions: decisions, service: service)
+        QuotaAdminRoutes.add(to: router, methods: &methods, decisions: decisions, service: service)
 
         methods.addMethodNotAllowed(to: router)
         return router

@@ -25,7 +25,9 @@ public final class Daemon: Sendable {
     /// Prepares the state directory, takes its lock and opens the store.
     /// `handleSignals` makes SIGTERM and SIGINT start a graceful shutdown;
     /// tests call `shutdown()` instead.
-    public init(configuration: SupervisorConfiguration, logger: Logger, handleSignals: Bool = true) throws {
+    /// `now` is the metering clock (tests move it across period boundaries).
+    public init(configuration: SupervisorConfiguration, logger: Logger, handleSignals: Bool = true,
+                now: @escaping @Sendable () -> Date = Date.init) throws {
         self.configuration = configuration
         self.logger = logger
         layout = StateLayout(root: configuration.stateDirectory)
@@ -49,7 +51,8 @@ public final class Daemon: Sendable {
                                                    maxMemoryMB: configuration.execMaxMemoryMB,
                                                    maxOutputBytes: configuration.execMaxOutputBytes)
 
-        let decisions = try DecisionServices(store: store, configuration: configuration, workers: workers, logger: logger)
+        let decisions = try DecisionServices(store: store, configuration: configuration, workers: workers, logger: logger,
+                                             now: now)
         self.decisions = decisions
         logger.info("policies loaded", metadata: ["directory": "\(decisions.engine.directory)",
                                                   "files": "\(decisions.engine.summary.files.count)"])
@@ -125,7 +128,14 @@ public final class Daemon: Sendable {
             unlink(layout.adminSocket)
             lock.release()
         }
+        await decisions.meter.reconcile()
         await decisions.approvals.failInterrupted()
+        do {
+            try await decisions.publishPlans(store)
+        } catch {
+            logger.error("the store's plans could not be given to the policies; they use their own defaults",
+                         metadata: ["error": "\(error)"])
+        }
         do {
             try await serviceGroup.run()
         } catch {

@@ -31,11 +31,11 @@ enum PublicRoutes {
 
         if let workers {
             let call = WorkerCall(manager: workers)
-            let exec = ExecController(call: call, limits: execLimits, gate: decisions.gate)
+            let exec = ExecController(call: call, limits: execLimits, pipeline: decisions.pipeline)
             authenticated.post("/v1/exec") { request, context in try await exec.exec(request, context: context) }
             methods.record("/v1/exec", .post)
 
-            let files = FilesController(call: call, maxBodyBytes: configuration.maxBodyBytes, gate: decisions.gate)
+            let files = FilesController(call: call, maxBodyBytes: configuration.maxBodyBytes, pipeline: decisions.pipeline)
             authenticated.get("/v1/files") { request, context in try await files.list(request, context: context) }
             authenticated.get("/v1/files/**") { request, context in try await files.read(request, context: context) }
             authenticated.put("/v1/files/**") { request, context in try await files.write(request, context: context) }
@@ -45,6 +45,10 @@ enum PublicRoutes {
             methods.record("/v1/files/**", .put)
             methods.record("/v1/files/**", .delete)
         }
+
+        let usage = UsageController(meter: decisions.meter)
+        authenticated.get("/v1/usage") { request, context in try await usage.usage(request, context: context) }
+        methods.record("/v1/usage", .get)
 
         let approvals = ApprovalsController(approvals: decisions.approvals)
         authenticated.get("/v1/approvals/:id") { request, context in try await approvals.get(request, context: context) }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The SQLite schema, one registered migration per version. Never edit a
@@ -69,6 +70,68 @@ enum SQLiteMigrations {
             }
             try db.create(index: "approvals_tenant", on: "approvals", columns: ["tenant_id", "created_at"])
             try db.create(index: "approvals_status", on: "approvals", columns: ["status"])
+        }
+        migrator.registerMigration("v3-plans-and-usage") { db in
+            try db.create(table: "plans") { table in
+                table.primaryKey("name", .text)
+                table.column("spec", .text).notNull()
+                table.column("created_at", .integer).notNull()
+                table.column("updated_at", .integer).notNull()
+            }
+            let now = SQLiteStore.milliseconds(Date())
+            for plan in Plan.defaults {
+                try db.execute(sql: "INSERT INTO plans (name, spec, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                               arguments: [plan.name, try SQLiteStore.planSpec(plan), now, now])
+            }
+            try db.create(table: "tenant_limits") { table in
+                table.column("tenant_id", .text).notNull().references("tenants")
+                table.column("metric", .text).notNull()
+                table.column("limit_value", .double).notNull()
+                table.column("hard", .boolean).notNull()
+                table.primaryKey(["tenant_id", "metric"])
+            }
+            // Gauges use period_start 0.
+            try db.create(table: "usage_counters") { table in
+                table.column("tenant_id", .text).notNull()
+                table.column("metric", .text).notNull()
+                table.column("period_start", .integer).notNull()
+                table.column("used", .double).notNull().defaults(to: 0)
+                table.column("reserved", .double).notNull().defaults(to: 0)
+                table.primaryKey(["tenant_id", "metric", "period_start"])
+            }
+            try db.create(table: "reservations") { table in
+                table.primaryKey("id", .text)
+                table.column("tenant_id", .text).notNull().indexed()
+                table.column("tool", .text).notNull()
+                table.column("request_id", .text).notNull()
+                table.column("idempotency_key", .text).notNull()
+                table.column("started_at", .integer).notNull()
+                table.column("charges", .text).notNull()
+            }
+            try db.create(index: "reservations_idempotency", on: "reservations", columns: ["tenant_id", "idempotency_key"],
+                          options: .unique)
+            try db.create(table: "usage_ledger") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("tenant_id", .text).notNull()
+                table.column("tool", .text).notNull()
+                table.column("request_id", .text).notNull()
+                table.column("idempotency_key", .text).notNull()
+                table.column("started_at", .integer).notNull()
+                table.column("ended_at", .integer).notNull().indexed()
+                table.column("status", .text).notNull()
+                table.column("http_status", .integer).notNull()
+                table.column("cpu_ms", .integer).notNull()
+                table.column("wall_ms", .integer).notNull()
+                table.column("memory_peak_bytes", .integer).notNull()
+                table.column("bytes_in", .integer).notNull()
+                table.column("bytes_out", .integer).notNull()
+                table.column("egress_bytes", .integer).notNull()
+                table.column("decision", .text).notNull()
+                table.column("response", .blob)
+            }
+            try db.create(index: "usage_ledger_idempotency", on: "usage_ledger", columns: ["tenant_id", "idempotency_key"],
+                          options: .unique)
+            try db.create(index: "usage_ledger_tenant", on: "usage_ledger", columns: ["tenant_id", "ended_at"])
         }
         return migrator
     }

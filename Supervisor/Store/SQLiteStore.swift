@@ -15,6 +15,10 @@ public final class SQLiteStore: Store {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.label = "warden.store"
+        // In WAL mode NORMAL syncs at checkpoints, not at each commit: a committed
+        // record survives the process being killed (what the ledger promises);
+        // only a power loss may take the last commits.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         // DatabasePool always runs SQLite in WAL mode.
         pool = try DatabasePool(path: path, configuration: configuration)
         self.hostIDRanges = hostIDRanges
@@ -48,6 +52,10 @@ public final class SQLiteStore: Store {
         return try await pool.write { db in
             if try Self.fetchLiveTenant(db, named: name) != nil {
                 throw StoreError.conflict("a tenant named '\(name)' already exists")
+            }
+            guard try Self.fetchPlan(db, named: plan) != nil else {
+                let known = try String.fetchAll(db, sql: "SELECT name FROM plans ORDER BY name").joined(separator: ", ")
+                throw StoreError.invalid("unknown plan '\(plan)'; the plans are \(known)")
             }
             let highestEnd = try Int64.fetchOne(db, sql: "SELECT MAX(host_id_base + host_id_count) FROM tenants")
             let tenant = Tenant(id: RandomID.tenantID(), name: name, plan: plan, status: .active,
@@ -182,7 +190,7 @@ public final class SQLiteStore: Store {
 
     // MARK: Rows
 
-    private static func fetchTenant(_ db: Database, id: String) throws -> Tenant? {
+    static func fetchTenant(_ db: Database, id: String) throws -> Tenant? {
         try Row.fetchOne(db, sql: "SELECT * FROM tenants WHERE id = ?", arguments: [id]).map(tenant(from:))
     }
 

@@ -65,6 +65,54 @@ public protocol Store: Sendable {
     /// call once. Throws `.conflict` naming the current status otherwise.
     func transitionApproval(id: String, _ transition: ApprovalTransition) async throws -> Approval
 
+    // MARK: Plans
+
+    /// Plans by name.
+    func listPlans() async throws -> [Plan]
+
+    func plan(named name: String) async throws -> Plan?
+
+    /// Creates a plan; `.conflict` when the name is taken, `.invalid` when it does not validate.
+    func createPlan(_ plan: Plan) async throws -> Plan
+
+    /// Replaces a plan's tools and limits; `.notFound` when it does not exist.
+    func updatePlan(_ plan: Plan) async throws -> Plan
+
+    /// Deletes a plan no live tenant uses (`.conflict` otherwise).
+    func deletePlan(named name: String) async throws
+
+    /// Moves a tenant to another existing plan.
+    func setTenantPlan(id: String, plan: String) async throws -> Tenant
+
+    /// The tenant's own limits, replacing its plan's for those metrics.
+    func tenantLimits(tenantID: String) async throws -> [String: Limit]
+
+    /// Sets (or with nil removes) one override of a tenant's limits.
+    func setTenantLimit(tenantID: String, metric: String, limit: Limit?) async throws
+
+    // MARK: Usage
+
+    /// Checks every limit and holds the call's counts, atomically: concurrent
+    /// reservations against a limit of N let exactly N through.
+    func reserve(_ request: ReservationRequest) async throws -> ReservationOutcome
+
+    /// Releases a reservation, counts what the call used and appends its ledger
+    /// record in one transaction; returns the limits whose 80 % or 100 % it crossed.
+    @discardableResult
+    func settle(_ settlement: Settlement) async throws -> [ThresholdCrossing]
+
+    /// Reservations not settled yet (after a crash: calls cut off mid-way).
+    func openReservations() async throws -> [OpenReservation]
+
+    /// Counter values of one tenant for the given metrics and periods (nil period: a gauge).
+    func counters(tenantID: String, _ keys: [(metric: String, periodStart: Date?)]) async throws -> [CounterValue]
+
+    /// Sets a gauge (`storage.bytes`) to what was measured.
+    func setGauge(tenantID: String, metric: String, value: Double) async throws
+
+    /// Ledger records, oldest first.
+    func ledger(_ query: LedgerQuery) async throws -> [LedgerRecord]
+
     func close() async throws
 }
 

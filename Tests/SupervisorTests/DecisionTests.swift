@@ -9,17 +9,26 @@ import Testing
 @Suite("Policy decisions", .serialized)
 struct DecisionTests {
     @Test func aDeniedCallIs403WithTheReasonsAuditedAndNeverRuns() async throws {
-        try await withLiveDaemon { daemon in
+        let policies = try PolicyDirectory()
+        // A business rule of the operator's: no bash before the plan allows it.
+        try policies.write("rules.rego", """
+            package warden
+            deny contains "bash is not offered on the free plan" if {
+                input.tenant.plan == "free"
+                input.args.language == "bash"
+            }
+            """)
+        try await withLiveDaemon({ $0.policyDirectory = policies.path }) { daemon in
             let (tenant, token) = try await daemon.tenantWithKey("frugal", plan: "free")
-            let denied = try await daemon.exec(token, ["language": "bash", "code": "touch /workspace/ran", "timeout_ms": 20_000])
+            let denied = try await daemon.exec(token, ["language": "bash", "code": "touch /workspace/ran"])
             #expect(denied.status == 403)
             #expect(denied.errorCode == "policy_denied")
             let reasons = (denied.json?["error"] as? [String: Any])?["reasons"] as? [String]
-            #expect(reasons == ["timeout_ms 20000 exceeds the plan's ceiling of 10000"])
+            #expect(reasons == ["bash is not offered on the free plan"])
             // Nothing ran: the tenant has no worker yet.
             #expect(try await daemon.workerPID(tenant.id) == nil)
 
-            let allowed = try await daemon.exec(token, ["language": "bash", "code": "echo ok", "timeout_ms": 5_000])
+            let allowed = try await daemon.exec(token, ["language": "python", "code": "print('ok')", "timeout_ms": 5_000])
             #expect(allowed.status == 200, "\(String(decoding: allowed.body, as: UTF8.self))")
 
             let records = try await daemon.admin.audit(AuditQuery(), tenant: tenant.id)
@@ -36,8 +45,8 @@ struct DecisionTests {
     }
 
     @Test func aToolOutsideThePlanIsDeniedBeforeAnyWorkerStarts() async throws {
-        let policies = try PolicyDirectory(plans: #"{"pro": {"tools": ["files.list"], "limits": {}, "network": false, "approval_tools": []}}"#)
-        try await withLiveDaemon({ $0.policyDirectory = policies.path }) { daemon in
+        try await withLiveDaemon { daemon in
+            try await daemon.admin.allowOnly(["files.list"])
             let (tenant, token) = try await daemon.tenantWithKey("narrow")
             let exec = try await daemon.exec(token, ["language": "python", "code": "print(1)"])
             #expect(exec.status == 403 && exec.errorCode == "policy_denied")
@@ -51,8 +60,8 @@ struct DecisionTests {
     }
 
     @Test func aHeldCallRunsOnceAfterApprovalAndTheTenantGetsItsResult() async throws {
-        let policies = try PolicyDirectory(plans: PolicyDirectory.plans(held: ["exec", "files.delete"]))
-        try await withLiveDaemon({ $0.policyDirectory = policies.path }) { daemon in
+        try await withLiveDaemon { daemon in
+            try await daemon.admin.holdForApproval(["exec", "files.delete"])
             let (tenant, token) = try await daemon.tenantWithKey("careful")
             let (_, otherToken) = try await daemon.tenantWithKey("nosy")
             let held = try await daemon.exec(token, ["language": "bash", "code": "echo run >> /workspace/count; cat /workspace/count"])
@@ -91,8 +100,8 @@ struct DecisionTests {
     }
 
     @Test func aDeniedApprovalNeverRunsAndSaysWhy() async throws {
-        let policies = try PolicyDirectory(plans: PolicyDirectory.plans(held: ["files.delete"]))
-        try await withLiveDaemon({ $0.policyDirectory = policies.path }) { daemon in
+        try await withLiveDaemon { daemon in
+            try await daemon.admin.holdForApproval(["files.delete"])
             let (_, token) = try await daemon.tenantWithKey("keeper")
             #expect(try await daemon.files("PUT", "/v1/files/precious.txt", token: token, body: Data("gold".utf8)).status == 201)
             let held = try await daemon.files("DELETE", "/v1/files/precious.txt", token: token)
@@ -118,8 +127,8 @@ struct DecisionTests {
     }
 
     @Test func aHeldCallExpiresWithoutADecision() async throws {
-        let policies = try PolicyDirectory(plans: PolicyDirectory.plans(held: ["exec"]))
-        try await withLiveDaemon({ $0.policyDirectory = policies.path; $0.approvalTTLSeconds = 1 }) { daemon in
+        try await withLiveDaemon({ $0.approvalTTLSeconds = 1 }) { daemon in
+            try await daemon.admin.holdForApproval(["exec"])
             let (tenant, token) = try await daemon.tenantWithKey("slow")
             let held = try await daemon.exec(token, ["language": "bash", "code": "echo never"])
             let id = try #require(held.json?["approval_id"] as? String)
@@ -151,11 +160,11 @@ struct DecisionTests {
 
             // A good change takes effect without a restart.
             try policies.remove("broken.rego")
-            try policies.write("data.json", #"{"plans": {"pro": {"tools": [], "limits": {}, "network": false, "approval_tools": []}}}"#)
+            try policies.write("maintenance.rego", "package warden\n\ndeny contains \"closed for maintenance\"\n")
             let after = try await daemon.admin.reloadPolicy()
             #expect(after.digest != before.digest)
             let denied = try await daemon.exec(token, ["language": "bash", "code": "echo no"])
-            #expect(denied.status == 403 && denied.errorMessage == "tool exec is not allowed on plan pro")
+            #expect(denied.status == 403 && denied.errorMessage == "closed for maintenance")
 
             let reloads = try await daemon.admin.audit(AuditQuery()).filter { $0.event == "policy.reload" }
             #expect(reloads.map(\.decision) == ["refused", "ok"])

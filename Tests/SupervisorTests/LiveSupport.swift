@@ -101,11 +101,12 @@ enum Live {
 
 /// An in-process daemon with workers, like `withDaemon` but configurable.
 func withLiveDaemon(_ configure: (inout SupervisorConfiguration) -> Void = { _ in },
+                    now: @escaping @Sendable () -> Date = Date.init,
                     _ body: (RunningDaemon) async throws -> Void) async throws {
     _ = try #require(Live.builtBinary("warden-worker"),
                      "warden-worker must be built beside the test bundle (swift build --product warden-worker)")
     // Live tests send bodies of several MiB (file uploads): the default limit applies.
-    try await withDaemon(maxBodyBytes: SupervisorConfiguration().maxBodyBytes, configure: configure, body)
+    try await withDaemon(maxBodyBytes: SupervisorConfiguration().maxBodyBytes, configure: configure, now: now, body)
 }
 
 extension RunningDaemon {

@@ -154,6 +154,7 @@ struct OpenAPITests {
 
             try check(try await daemon.http("GET", "/v1/health"), "Health")
             try check(try await daemon.http("GET", "/v1/whoami", headers: bearer(token)), "WhoAmI")
+            try check(try await daemon.http("GET", "/v1/usage?by=tool", headers: bearer(token)), "Usage")
 
             let exec = try await daemon.exec(token, ["language": "python", "code": "import sys\nprint('out')\nprint('err', file=sys.stderr)"])
             #expect(exec.status == 200, "\(String(decoding: exec.body, as: UTF8.self))")

@@ -1,4 +1,5 @@
 import Foundation
+import Supervisor
 import Testing
 
 /// A policy directory for a test: the shipped rules, plus data or extra files
@@ -7,14 +8,13 @@ final class PolicyDirectory: @unchecked Sendable {
     let directory: TemporaryDirectory
     var path: String { directory.path }
 
-    init(plans: String? = nil) throws {
+    init() throws {
         directory = try TemporaryDirectory()
         let shipped = Live.policies
         for name in try FileManager.default.contentsOfDirectory(atPath: shipped)
         where name.hasSuffix(".rego") && !name.hasSuffix("_test.rego") {
             try FileManager.default.copyItem(atPath: "\(shipped)/\(name)", toPath: "\(path)/\(name)")
         }
-        if let plans { try write("data.json", #"{"plans": \#(plans)}"#) }
     }
 
     func write(_ name: String, _ text: String) throws {
@@ -25,10 +25,20 @@ final class PolicyDirectory: @unchecked Sendable {
         try FileManager.default.removeItem(atPath: "\(path)/\(name)")
     }
 
-    /// Plans where `held` tools need approval and everything else is allowed with room to spare.
-    static func plans(held: [String]) -> String {
-        let tools = #"["exec", "files.list", "files.read", "files.write", "files.delete"]"#
-        let approval = "[" + held.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
-        return #"{"pro": {"tools": \#(tools), "limits": {"timeout_ms": 60000}, "network": false, "approval_tools": \#(approval)}}"#
+}
+
+extension AdminClient {
+    /// Makes calls of `tools` on `plan` wait for approval, through `warden plan set`'s API.
+    func holdForApproval(_ tools: [String], on plan: String = "pro") async throws {
+        var changed = try await self.plan(plan)
+        changed.approvalTools = tools
+        _ = try await updatePlan(changed)
+    }
+
+    /// Lets `plan` call only `tools`.
+    func allowOnly(_ tools: [String], on plan: String = "pro") async throws {
+        var changed = try await self.plan(plan)
+        changed.tools = tools
+        _ = try await updatePlan(changed)
     }
 }

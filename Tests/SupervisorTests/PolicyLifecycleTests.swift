@@ -33,7 +33,7 @@ struct PolicyLifecycleTests {
         let token = try await admin.issueKey(for: tenant.id).token
         #expect(try await exec(port, token, "echo 1").status == 200)
 
-        try policies.write("data.json", #"{"plans": {"pro": {"tools": [], "limits": {}, "network": false, "approval_tools": []}}}"#)
+        try policies.write("maintenance.rego", "package warden\n\ndeny contains \"closed for maintenance\"\n")
         kill(serve.pid, SIGHUP)
         let denied = try await Live.eventually(within: 10) { try await exec(port, token, "echo 2").status == 403 }
         #expect(denied, "SIGHUP did not reload the policies:\n\(serve.log)")
@@ -51,11 +51,12 @@ struct PolicyLifecycleTests {
 
     @Test func anApprovedCallCutOffByACrashIsFailedNotRunAgain() async throws {
         let directory = try TemporaryDirectory()
-        let policies = try PolicyDirectory(plans: PolicyDirectory.plans(held: ["exec"]))
+        let policies = try PolicyDirectory()
         let first = try serve(directory, policies: policies, log: "first")
         defer { first.stop() }
         let port = try #require(await first.waitForPort(), "warden serve did not start:\n\(first.log)")
         let admin = AdminClient(stateDirectory: first.stateDirectory, timeout: .seconds(10))
+        try await admin.holdForApproval(["exec"])
         let tenant = try await admin.createTenant(name: "crashy", plan: "pro")
         let token = try await admin.issueKey(for: tenant.id).token
 

@@ -90,6 +90,7 @@ struct RunningDaemon: Sendable {
 
 func withDaemon(maxBodyBytes: Int = 64 * 1024,
                 configure: (inout SupervisorConfiguration) -> Void = { _ in },
+                now: @escaping @Sendable () -> Date = Date.init,
                 _ body: (RunningDaemon) async throws -> Void) async throws {
     let directory = try TemporaryDirectory()
     var configuration = SupervisorConfiguration()
@@ -99,7 +100,7 @@ func withDaemon(maxBodyBytes: Int = 64 * 1024,
     configuration.shutdownGraceSeconds = 5
     configure(&configuration)
     let logs = RecordedLogs()
-    let daemon = try Daemon(configuration: configuration, logger: logs.logger, handleSignals: false)
+    let daemon = try Daemon(configuration: configuration, logger: logs.logger, handleSignals: false, now: now)
     let running = Task { try await daemon.run() }
     let port = await daemon.waitUntilListening()
     let admin = AdminClient(stateDirectory: configuration.stateDirectory)

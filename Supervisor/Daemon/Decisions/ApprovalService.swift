@@ -11,14 +11,16 @@ final class ApprovalService: Sendable {
     let store: any Store
     let audit: AuditWriter
     let call: WorkerCall?
+    let meter: Meter
     /// How long a held call waits for a decision before it expires.
     let timeToLive: Duration
     let logger: Logger
 
-    init(store: any Store, audit: AuditWriter, call: WorkerCall?, timeToLive: Duration, logger: Logger) {
+    init(store: any Store, audit: AuditWriter, call: WorkerCall?, meter: Meter, timeToLive: Duration, logger: Logger) {
         self.store = store
         self.audit = audit
         self.call = call
+        self.meter = meter
         self.timeToLive = timeToLive
         self.logger = logger
     }
@@ -118,23 +120,39 @@ final class ApprovalService: Sendable {
             throw APIError.forbidden(code: "tenant_suspended", "tenant \(approval.tenantID) is no longer active")
         }
         let deferred = try DeferredCall.decode(approval.call)
+        // Quotas apply when the call runs, not when it was held.
+        let limits = try await meter.limits(for: tenant)
+        guard case .reserved(let ticket) = try await meter.reserve(
+            tenant: tenant, tool: approval.tool, requestID: approval.requestID,
+            idempotencyKey: "approval:\(approval.id)", limits: limits)
+        else {
+            throw APIError.conflict("approval \(approval.id) already ran")
+        }
+        return try await meter.finish(ticket) {
+            let result = try await self.run(deferred, tenant: tenant, requestID: approval.requestID, call: call)
+            return (result, Meter.Outcome(status: "ok", httpStatus: result.status, ran: true, response: nil))
+        }
+    }
+
+    private func run(_ deferred: DeferredCall, tenant: Tenant, requestID: String,
+                     call: WorkerCall) async throws -> (status: Int, body: Data) {
         var streamed: [UInt8] = []
         var payload: [UInt8] = []
         for step in deferred.steps {
             guard let tool = Tool(rawValue: step.tool) else {
                 throw APIError.invalidRequest("the held call names an unknown tool '\(step.tool)'")
             }
-            payload = try await call.run(tool, step.args, tenant: tenant, requestID: approval.requestID,
+            payload = try await call.run(tool, step.args, tenant: tenant, requestID: requestID,
                                          deadline: .milliseconds(deferred.deadlineMs)) { event in
                 if case .stdout(let chunk) = event, deferred.output == .bytes { streamed += chunk }
             }
         }
         switch deferred.output {
         case .json:
-            return (deferred.successStatus, try ExecController.withRequestID(payload, approval.requestID))
+            return (deferred.successStatus, try ExecController.withRequestID(payload, requestID))
         case .bytes:
             let body: [String: Any] = ["content": Data(streamed).base64EncodedString(), "encoding": "base64",
-                                       "size": streamed.count, "request_id": approval.requestID]
+                                       "size": streamed.count, "request_id": requestID]
             return (deferred.successStatus, try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]))
         }
     }

@@ -14,9 +14,9 @@ struct CallGate: Sendable {
     /// Returns nil when the call may run now; a 202 response when it is held
     /// for approval. Throws 403 with the policy's reasons on a deny, and 503
     /// when the decision cannot be recorded (no call runs unaudited).
-    func admit(tenant: Tenant, tool: String, args: [String: Value], requestID: String,
+    func admit(tenant: Tenant, tool: String, args: [String: Value], usage: [String: Value], requestID: String,
                deferred: () throws -> DeferredCall) async throws -> Response? {
-        let input = DecisionInput.make(tenant: tenant, tool: tool, args: args)
+        let input = DecisionInput.make(tenant: tenant, tool: tool, args: args, usage: usage)
         let decision = engine.decide(input)
         let record = AuditRecord(time: Date(), event: "decision", tenantID: tenant.id, tool: tool,
                                  inputDigest: SHA256Hasher.hex(of: input.jsonText()),
@@ -41,6 +41,13 @@ struct CallGate: Sendable {
                                                     requestID: requestID, deferred: try deferred())
             return try Self.held(approval)
         }
+    }
+
+    /// A soft limit passed is allowed, and written down.
+    func recordWarnings(_ warnings: [QuotaWarning], tenant: Tenant, tool: String, requestID: String) async {
+        let reasons = warnings.map { "\($0.metric) at \(CallPipeline.number($0.used)) passes its soft limit of \(CallPipeline.number($0.limit))" }
+        try? await audit.append(AuditRecord(time: Date(), event: "quota.soft_limit", tenantID: tenant.id, tool: tool,
+                                            inputDigest: nil, decision: "warn", reasons: reasons, requestID: requestID))
     }
 
     /// 202 Accepted, pointing at where the outcome will be.

@@ -10,8 +10,11 @@ struct DecisionServices: Sendable {
     let audit: AuditWriter
     let approvals: ApprovalService
     let gate: CallGate
+    let meter: Meter
+    let pipeline: CallPipeline
 
-    init(store: any Store, configuration: SupervisorConfiguration, workers: WorkerManager?, logger: Logger) throws {
+    init(store: any Store, configuration: SupervisorConfiguration, workers: WorkerManager?, logger: Logger,
+         now: @escaping @Sendable () -> Date = Date.init) throws {
         guard let found = configuration.policyDirectory ?? ProfileLocator.policiesDirectory() else {
             throw ConfigurationError(
                 "no policies directory was found; pass --policies DIR (or policy.directory) pointing at Warden's policies/")
@@ -23,11 +26,21 @@ struct DecisionServices: Sendable {
         } catch let error as PolicyReloadError {
             throw ConfigurationError("the policies in \(directory) do not load:\n\(error)")
         }
-        audit = AuditWriter(store: store, logger: logger)
-        approvals = ApprovalService(store: store, audit: audit, call: workers.map { WorkerCall(manager: $0) },
+        let audit = AuditWriter(store: store, logger: logger)
+        self.audit = audit
+        meter = Meter(store: store, now: now, logger: logger) { crossings in
+            await QuotaAlerts.record(crossings, audit: audit, logger: logger)
+        }
+        approvals = ApprovalService(store: store, audit: audit, call: workers.map { WorkerCall(manager: $0) }, meter: meter,
                                     timeToLive: .milliseconds(Int64(configuration.approvalTTLSeconds * 1000)),
                                     logger: logger)
         gate = CallGate(engine: engine, audit: audit, approvals: approvals)
+        pipeline = CallPipeline(gate: gate, meter: meter)
+    }
+
+    /// Gives the policies the store's plans as `data.plans`.
+    func publishPlans(_ store: any Store) async throws {
+        try engine.setPlans(PlanData.value(try await store.listPlans()))
     }
 
     /// Reloads the policies and records the attempt in the audit log; the old

@@ -26,6 +26,8 @@ public final class PolicyEngine: Sendable {
     struct Loaded: Sendable {
         var query: PreparedQuery
         var summary: Summary
+        /// The files as read, kept to recompile when the plans change.
+        var bundle: PolicyBundle
     }
 
     public let directory: String
@@ -33,12 +35,14 @@ public final class PolicyEngine: Sendable {
     private let current: NIOLockedValueBox<Loaded>
     /// Serialises reloads (SIGHUP and the admin API may race); evaluation never waits on it.
     private let reloading = NIOLock()
+    /// `data.plans` from the store, laid over the files' data.
+    private let plans = NIOLockedValueBox<Value?>(nil)
 
     /// Loads the directory; throws `PolicyReloadError` when it does not compile.
     public init(directory: String, stepLimit: Int, timeout: Duration) throws {
         self.directory = directory
         options = EvaluationOptions(strictBuiltinErrors: false, stepLimit: stepLimit, timeout: timeout)
-        current = NIOLockedValueBox(try Self.load(directory))
+        current = NIOLockedValueBox(try Self.compile(try Self.read(directory), directory: directory, plans: nil))
     }
 
     public var summary: Summary { current.withLockedValue { $0.summary } }
@@ -47,9 +51,19 @@ public final class PolicyEngine: Sendable {
     @discardableResult
     public func reload() throws -> Summary {
         try reloading.withLock {
-            let loaded = try Self.load(directory)
+            let loaded = try Self.compile(try Self.read(directory), directory: directory, plans: plans.withLockedValue { $0 })
             current.withLockedValue { $0 = loaded }
             return loaded.summary
+        }
+    }
+
+    /// Recompiles the loaded files with new plans (after `warden plan` edits).
+    public func setPlans(_ value: Value) throws {
+        try reloading.withLock {
+            plans.withLockedValue { $0 = value }
+            let bundle = current.withLockedValue { $0.bundle }
+            let loaded = try Self.compile(bundle, directory: directory, plans: value)
+            current.withLockedValue { $0 = loaded }
         }
     }
 
@@ -71,7 +85,7 @@ public final class PolicyEngine: Sendable {
         return Decision(value)
     }
 
-    static func load(_ directory: String) throws -> Loaded {
+    static func read(_ directory: String) throws -> PolicyBundle {
         let bundle: PolicyBundle
         do {
             bundle = try PolicyBundle(paths: [directory], including: Self.isDecisionPolicyFile)
@@ -81,8 +95,14 @@ public final class PolicyEngine: Sendable {
         guard !bundle.sources.isEmpty else {
             throw PolicyReloadError(errors: [.init(file: directory, row: nil, col: nil, message: "no .rego files found")])
         }
-        let errors = CompiledPolicy.check(sources: bundle.sources)
+        return bundle
+    }
+
+    static func compile(_ files: PolicyBundle, directory: String, plans: Value?) throws -> Loaded {
+        let errors = CompiledPolicy.check(sources: files.sources)
         if !errors.isEmpty { throw PolicyReloadError(errors) }
+        var bundle = files
+        if let plans { bundle.data = bundle.data.merging(.object(RegoObject(["plans": plans]))) }
         let query: PreparedQuery
         do {
             query = try bundle.compile().prepare(Self.query)
@@ -97,7 +117,7 @@ public final class PolicyEngine: Sendable {
         hasher.update(bundle.data.jsonText())
         let summary = Summary(directory: directory, files: bundle.sources.map(\.file), digest: hasher.hex(),
                               loadedAt: Date())
-        return Loaded(query: query, summary: summary)
+        return Loaded(query: query, summary: summary, bundle: files)
     }
 
     /// The daemon loads rules and data, not tests or seccomp profiles.

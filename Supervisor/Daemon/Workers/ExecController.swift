@@ -10,13 +10,21 @@ import WorkerProtocol
 struct ExecController {
     let call: WorkerCall
     let limits: ExecLimits
-    let gate: CallGate
+    let pipeline: CallPipeline
 
     struct ExecLimits: Sendable {
         var maxTimeoutMs: Int
         var maxCpuMs: Int
         var maxMemoryMB: Int
         var maxOutputBytes: Int
+
+        /// The server's ceilings lowered to the tenant's plan.
+        func lowered(to plan: EffectiveLimits) -> ExecLimits {
+            ExecLimits(maxTimeoutMs: min(maxTimeoutMs, plan.ceiling(Metric.callTimeoutMs) ?? .max),
+                       maxCpuMs: min(maxCpuMs, plan.ceiling(Metric.callCpuMs) ?? .max),
+                       maxMemoryMB: min(maxMemoryMB, plan.ceiling(Metric.callMemoryMB) ?? .max),
+                       maxOutputBytes: min(maxOutputBytes, plan.ceiling(Metric.callOutputBytes) ?? .max))
+        }
     }
 
     struct Request: Decodable, Sendable {
@@ -43,7 +51,7 @@ struct ExecController {
     static let languages = ["python", "node", "bash"]
 
     /// Checks the request against the ceilings; 400 for what is not understood, 422 naming the field.
-    func validate(_ r: Request, stream: Bool) throws -> ExecArgs {
+    func validate(_ r: Request, stream: Bool, limits: ExecLimits) throws -> ExecArgs {
         guard Self.languages.contains(r.language) else {
             throw APIError.invalidRequest("unknown language '\(r.language)'; use one of \(Self.languages.joined(separator: ", "))")
         }
@@ -72,41 +80,70 @@ struct ExecController {
         guard let tenant = context.authentication?.tenant else { throw APIError.unauthenticated("missing API key") }
         let body = try await JSONBody.decode(Request.self, from: request, context: context)
         let wantsStream = request.headers[.accept]?.contains("text/event-stream") == true
-        let args = try validate(body, stream: wantsStream)
-        let deadline = Duration.milliseconds((args.timeoutMs ?? limits.maxTimeoutMs) + 15_000)
+        let plan = try await pipeline.meter.limits(for: tenant)
+        let ceilings = limits.lowered(to: plan)
+        let args = try validate(body, stream: wantsStream, limits: ceilings)
+        let deadline = Duration.milliseconds((args.timeoutMs ?? ceilings.maxTimeoutMs) + 15_000)
         let requestID = context.requestID
-        let held = try await gate.admit(tenant: tenant, tool: Tool.exec.rawValue, args: Self.policyArgs(args),
-                                        requestID: requestID) {
+        let start = try await pipeline.start(tenant: tenant, tool: Tool.exec.rawValue, args: Self.policyArgs(args),
+                                             limits: plan, requestID: requestID,
+                                             idempotencyKey: request.headers[Self.idempotencyKey]) {
             var whole = args
             whole.stream = false
             return try DeferredCall(.exec, whole, deadline: deadline)
         }
-        if let held { return held }
+        let ticket: Meter.Ticket
+        switch start {
+        case .answered(let response): return response
+        case .run(let reserved): ticket = reserved
+        }
+        var headers = CallPipeline.warningHeaders(ticket)
+        let call = self.call
+        let pipeline = self.pipeline
 
         guard wantsStream else {
-            let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline)
-            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: try Self.withRequestID(payload, requestID))))
+            let result = try await pipeline.finish(ticket) {
+                let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline)
+                let data = try Self.withRequestID(payload, requestID)
+                return (data, Self.outcome(payload, response: data))
+            }
+            headers[.contentType] = "application/json; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result)))
         }
-        let call = self.call
-        return Response(status: .ok,
-                        headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-                        body: ResponseBody { writer in
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             do {
-                let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline) { event in
-                    switch event {
-                    case .stdout(let bytes): try await writer.write(Self.event("stdout", chunk: bytes))
-                    case .stderr(let bytes): try await writer.write(Self.event("stderr", chunk: bytes))
-                    default: break
+                let result = try await pipeline.finish(ticket) {
+                    let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline) { event in
+                        switch event {
+                        case .stdout(let bytes): try await writer.write(Self.event("stdout", chunk: bytes))
+                        case .stderr(let bytes): try await writer.write(Self.event("stderr", chunk: bytes))
+                        default: break
+                        }
                     }
+                    return (try Self.withRequestID(payload, requestID), Self.outcome(payload, response: nil))
                 }
-                try await writer.write(Self.event("result", json: try Self.withRequestID(payload, requestID)))
+                try await writer.write(Self.event("result", json: result))
             } catch let error as APIError {
                 let body = try JSONCoding.encoder.encode(APIError.ErrorBody(error: .init(code: error.code, message: error.message)))
                 try await writer.write(Self.event("error", json: body))
             }
             try await writer.finish(nil)
         })
+    }
+
+    static let idempotencyKey = HTTPFields.Element.Name("Idempotency-Key")!
+
+    /// The ledger's view of a finished exec: its status and measured figures.
+    static func outcome(_ payload: [UInt8], response: Data?) -> Meter.Outcome {
+        let object = (try? JSONSerialization.jsonObject(with: Data(payload))) as? [String: Any] ?? [:]
+        func number(_ key: String) -> Int64 { (object[key] as? NSNumber)?.int64Value ?? 0 }
+        let output = ["stdout", "stderr"].reduce(Int64(0)) { $0 + Int64((object[$1] as? String)?.utf8.count ?? 0) }
+        return Meter.Outcome(status: object["status"] as? String ?? "ok", httpStatus: 200, ran: true,
+                             figures: CallFigures(cpuMs: number("cpu_ms"), wallMs: number("wall_ms"),
+                                                  memoryPeakBytes: number("memory_peak_bytes"), bytesOut: output),
+                             response: response)
     }
 
     /// What the policy sees of an exec call: its limits and shape, and the code itself.

@@ -10,7 +10,7 @@ import WorkerProtocol
 struct FilesController {
     let call: WorkerCall
     let maxBodyBytes: Int
-    let gate: CallGate
+    let pipeline: CallPipeline
     static let deadline = Duration.seconds(60)
     /// Raw bytes per write call: base64 of this fits one protocol frame.
     static let writePiece = 512 * 1024
@@ -37,30 +37,30 @@ struct FilesController {
         var prefix = request.uri.queryParameters.get("prefix")
         if let p = prefix, !p.isEmpty { prefix = try Self.checkedPrefix(p) }
         let args = FilesListArgs(prefix: prefix)
-        if let held = try await admit(.filesList, ["prefix": prefix.map(Value.string) ?? .null], context,
-                                      deferred: { try DeferredCall(.filesList, args, deadline: Self.deadline) }) {
-            return held
+        return try await metered(.filesList, ["prefix": prefix.map(Value.string) ?? .null], request, context,
+                                 deferred: { try DeferredCall(.filesList, args, deadline: Self.deadline) }) { tenant in
+            let payload = try await call.run(.filesList, args, tenant: tenant, requestID: context.requestID,
+                                             deadline: Self.deadline)
+            return (Self.json(payload), Data(payload))
         }
-        let payload = try await call.run(.filesList, args, tenant: try tenant(context),
-                                         requestID: context.requestID, deadline: Self.deadline)
-        return Self.json(payload)
     }
 
     func read(_ request: Request, context: APIRequestContext) async throws -> Response {
         let path = try Self.checkedPath(Self.rawPath(request, context: context))
-        if let held = try await admit(.filesRead, ["path": .string(path)], context, deferred: {
-            try DeferredCall(.filesRead, FilesReadArgs(path: path, stream: true), output: .bytes, deadline: Self.deadline)
-        }) {
-            return held
+        let args = FilesReadArgs(path: path, stream: true)
+        return try await metered(.filesRead, ["path": .string(path)], request, context, deferred: {
+            try DeferredCall(.filesRead, args, output: .bytes, deadline: Self.deadline)
+        }) { tenant in
+            // Streamed: the bytes come as chunks, so a file may be larger than one frame.
+            var bytes: [UInt8] = []
+            _ = try await call.run(.filesRead, args, tenant: tenant, requestID: context.requestID,
+                                   deadline: Self.deadline) { event in
+                if case .stdout(let chunk) = event { bytes += chunk }
+            }
+            // File contents are not kept for replays.
+            return (Response(status: .ok, headers: [.contentType: "application/octet-stream"],
+                             body: .init(byteBuffer: ByteBuffer(bytes: bytes))), nil)
         }
-        // Streamed: the bytes come as chunks, so a file may be larger than one frame.
-        var bytes: [UInt8] = []
-        _ = try await call.run(.filesRead, FilesReadArgs(path: path, stream: true), tenant: try tenant(context),
-                               requestID: context.requestID, deadline: Self.deadline) { event in
-            if case .stdout(let chunk) = event { bytes += chunk }
-        }
-        return Response(status: .ok, headers: [.contentType: "application/octet-stream"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     func write(_ request: Request, context: APIRequestContext) async throws -> Response {
@@ -73,30 +73,54 @@ struct FilesController {
             throw APIError.bodyTooLarge(limit: context.bodyLimit)
         }
         let pieces = Self.writePieces(path: path, data: Data(body.readableBytesView))
-        if let held = try await admit(.filesWrite, ["path": .string(path), "bytes": Value(body.readableBytes)], context,
-                                      deferred: {
+        return try await metered(.filesWrite, ["path": .string(path), "bytes": Value(body.readableBytes)], request, context,
+                                 bytesIn: Int64(body.readableBytes), deferred: {
             try DeferredCall(steps: pieces.map { (Tool.filesWrite, $0) }, successStatus: 201, deadline: Self.deadline)
-        }) {
-            return held
+        }) { tenant in
+            var payload: [UInt8] = []
+            for piece in pieces {
+                payload = try await call.run(.filesWrite, piece, tenant: tenant, requestID: context.requestID,
+                                             deadline: Self.deadline)
+            }
+            return (Self.json(payload, status: .created), Data(payload))
         }
-        var payload: [UInt8] = []
-        for piece in pieces {
-            payload = try await call.run(.filesWrite, piece, tenant: try tenant(context),
-                                         requestID: context.requestID, deadline: Self.deadline)
-        }
-        return Self.json(payload, status: .created)
     }
 
     func delete(_ request: Request, context: APIRequestContext) async throws -> Response {
         let path = try Self.checkedPath(Self.rawPath(request, context: context))
-        if let held = try await admit(.filesDelete, ["path": .string(path)], context, deferred: {
+        return try await metered(.filesDelete, ["path": .string(path)], request, context, deferred: {
             try DeferredCall(.filesDelete, FilesDeleteArgs(path: path), deadline: Self.deadline)
-        }) {
-            return held
+        }) { tenant in
+            let payload = try await call.run(.filesDelete, FilesDeleteArgs(path: path), tenant: tenant,
+                                             requestID: context.requestID, deadline: Self.deadline)
+            return (Self.json(payload), Data(payload))
         }
-        let payload = try await call.run(.filesDelete, FilesDeleteArgs(path: path), tenant: try tenant(context),
-                                         requestID: context.requestID, deadline: Self.deadline)
-        return Self.json(payload)
+    }
+
+    /// One files call through the pipeline: the policy decides, the meter
+    /// reserves, `work` runs, the meter settles. `work` returns the response
+    /// and the body to keep for idempotent replays.
+    private func metered(_ tool: Tool, _ args: [String: Value], _ request: Request, _ context: APIRequestContext,
+                         bytesIn: Int64 = 0, deferred: () throws -> DeferredCall,
+                         _ work: @Sendable (Tenant) async throws -> (Response, Data?)) async throws -> Response {
+        let tenant = try tenant(context)
+        let limits = try await pipeline.meter.limits(for: tenant)
+        let start = try await pipeline.start(tenant: tenant, tool: tool.rawValue, args: args, limits: limits,
+                                             requestID: context.requestID,
+                                             idempotencyKey: request.headers[ExecController.idempotencyKey],
+                                             deferred: deferred)
+        guard case .run(let ticket) = start else {
+            if case .answered(let response) = start { return response }
+            throw APIError.internal(requestID: context.requestID)
+        }
+        var response = try await pipeline.finish(ticket) {
+            let (response, kept) = try await work(tenant)
+            let size = Int64(response.body.contentLength ?? 0)
+            return (response, Meter.Outcome(status: "ok", httpStatus: Int(response.status.code), ran: true,
+                                            figures: CallFigures(bytesIn: bytesIn, bytesOut: size), response: kept))
+        }
+        response.headers.append(contentsOf: CallPipeline.warningHeaders(ticket))
+        return response
     }
 
     /// One call holds at most one frame: larger bodies go in appended pieces.
@@ -110,13 +134,6 @@ struct FilesController {
             offset = end
         } while offset < data.count
         return pieces
-    }
-
-    /// The policy decides first; a held call answers 202 at once.
-    private func admit(_ tool: Tool, _ args: [String: Value], _ context: APIRequestContext,
-                       deferred: () throws -> DeferredCall) async throws -> Response? {
-        try await gate.admit(tenant: try tenant(context), tool: tool.rawValue, args: args, requestID: context.requestID,
-                             deferred: deferred)
     }
 
     /// The path after `/v1/files/` as sent: the router's catch-all drops empty
