@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // The jail primitive. The code between clone and exec is C (CSandbox);
@@ -49,6 +51,8 @@ let package = Package(
                 dependencies: ["Store", "Sandbox", "WorkerProtocol", "Policy",
                                .product(name: "Hummingbird", package: "hummingbird"),
                                .product(name: "Crypto", package: "swift-crypto"),
+                               .product(name: "Metrics", package: "swift-metrics"),
+                               .product(name: "Prometheus", package: "swift-prometheus"),
                                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                                .product(name: "Logging", package: "swift-log"),
@@ -84,6 +88,8 @@ let package = Package(
                     path: "Tests/StoreTests"),
         .testTarget(name: "SupervisorTests",
                     dependencies: ["Supervisor", "Store",
+                                   .product(name: "Hummingbird", package: "hummingbird"),
+                                   .product(name: "Crypto", package: "swift-crypto"),
                                    .product(name: "NIOCore", package: "swift-nio"),
                                    .product(name: "NIOPosix", package: "swift-nio")],
                     path: "Tests/SupervisorTests"),

@@ -86,6 +86,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("approval-ttl"), help: "Seconds a call held for approval waits for a decision (default 86400).")
     var approvalTTL: Double?
 
+    @Option(name: .customLong("alert-webhook"), help: "POST quota alerts (80 % and 100 % of a limit) to this http:// URL.")
+    var alertWebhook: String?
+
+    @Option(name: .customLong("alert-webhook-secret"), help: "Secret that signs alert bodies (better: WARDEN_ALERTS_WEBHOOK_SECRET).")
+    var alertWebhookSecret: String?
+
+    @Option(name: .customLong("alert-webhook-attempts"), help: "Deliveries tried per alert (default 5).")
+    var alertWebhookAttempts: Int?
+
+    @Option(name: .customLong("alert-webhook-retry-ms"), help: "Wait before the first retry, doubled each time (default 500).")
+    var alertWebhookRetryMs: Int?
+
     func run() async throws {
         let flags = ConfigurationLayer.flags([
             .stateDirectory: stateDirectory.map { .string($0) },
@@ -111,6 +123,10 @@ struct ServeCommand: AsyncParsableCommand {
             .policyTimeoutMs: policyTimeoutMs.map { .integer($0) },
             .policyStepLimit: policyStepLimit.map { .integer($0) },
             .approvalsTTLSeconds: approvalTTL.map { .number($0) },
+            .alertsWebhookURL: alertWebhook.map { .string($0) },
+            .alertsWebhookSecret: alertWebhookSecret.map { .string($0) },
+            .alertsWebhookAttempts: alertWebhookAttempts.map { .integer($0) },
+            .alertsWebhookRetryMs: alertWebhookRetryMs.map { .integer($0) },
         ])
         let configuration: SupervisorConfiguration
         do {

@@ -161,6 +161,18 @@ public struct AdminClient: Sendable {
         return try await call("GET", "/v1/usage" + Self.queryString(items))
     }
 
+    /// The SVG chart of one tenant's metric over the last `days` days.
+    public func usageChart(_ tenant: String, metric: String, days: Int) async throws -> Data {
+        let query = Self.queryString([URLQueryItem(name: "metric", value: metric), URLQueryItem(name: "days", value: String(days))])
+        let raw: RawBody = try await call("GET", "/v1/tenants/\(try Self.pathSegment(tenant))/usage-chart" + query)
+        return raw.data
+    }
+
+    /// A body kept as bytes (not JSON).
+    private struct RawBody: Decodable {
+        var data: Data
+    }
+
     /// What a 204 decodes to.
     private struct Empty: Decodable {}
 
@@ -206,6 +218,7 @@ public struct AdminClient: Sendable {
                                            message: body?.error.message ?? String(decoding: response.body, as: UTF8.self))
         }
         if response.body.isEmpty, let empty = Empty() as? Value { return empty }
+        if let raw = RawBody(data: response.body) as? Value { return raw }
         do {
             return try JSONCoding.decoder.decode(Value.self, from: response.body)
         } catch {

@@ -26,6 +26,10 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case policyTimeoutMs = "policy.timeout_ms"
     case policyStepLimit = "policy.step_limit"
     case approvalsTTLSeconds = "approvals.ttl_seconds"
+    case alertsWebhookURL = "alerts.webhook_url"
+    case alertsWebhookSecret = "alerts.webhook_secret"
+    case alertsWebhookAttempts = "alerts.webhook_attempts"
+    case alertsWebhookRetryMs = "alerts.webhook_retry_ms"
 
     public var environmentVariable: String {
         "WARDEN_" + rawValue.uppercased().replacingOccurrences(of: ".", with: "_")
@@ -57,6 +61,10 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .policyTimeoutMs: return "--policy-timeout-ms"
         case .policyStepLimit: return "--policy-step-limit"
         case .approvalsTTLSeconds: return "--approval-ttl"
+        case .alertsWebhookURL: return "--alert-webhook"
+        case .alertsWebhookSecret: return "--alert-webhook-secret"
+        case .alertsWebhookAttempts: return "--alert-webhook-attempts"
+        case .alertsWebhookRetryMs: return "--alert-webhook-retry-ms"
         }
     }
 

@@ -24,6 +24,10 @@ enum PublicRoutes {
         router.get("/v1/openapi.json") { request, context in try await openapi.openapi(request, context: context) }
         methods.record("/v1/openapi.json", .get)
 
+        let metrics = MetricsController(metrics: decisions.metrics, workers: workers)
+        router.get("/metrics") { request, context in try await metrics.metrics(request, context: context) }
+        methods.record("/metrics", .get)
+
         let authenticated = router.group().add(middleware: BearerAuthMiddleware(store: store))
         let whoami = WhoAmIController()
         authenticated.get("/v1/whoami") { request, context in try await whoami.whoami(request, context: context) }

@@ -38,6 +38,13 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     public var policyStepLimit = 1_000_000
     /// How long a call held for approval waits for a decision.
     public var approvalTTLSeconds: Double = 86_400
+    /// Quota alerts (80 % and 100 % of a limit) are POSTed here when set.
+    public var alertWebhookURL: String?
+    /// Signs the webhook's body (HMAC-SHA256); prefer the environment variable for it.
+    public var alertWebhookSecret: String?
+    public var alertWebhookAttempts = 5
+    /// The first retry waits this long; each next one twice as long.
+    public var alertWebhookRetryMs = 500
 
     public init() {}
 
@@ -114,6 +121,14 @@ public struct SupervisorConfiguration: Sendable, Equatable {
             policyStepLimit = try value.integer(source, in: 1_000...1_000_000_000)
         case .approvalsTTLSeconds:
             approvalTTLSeconds = try value.number(source, in: 1...(86_400 * 365))
+        case .alertsWebhookURL:
+            alertWebhookURL = try value.nonEmptyString(source)
+        case .alertsWebhookSecret:
+            alertWebhookSecret = try value.nonEmptyString(source)
+        case .alertsWebhookAttempts:
+            alertWebhookAttempts = try value.integer(source, in: 1...20)
+        case .alertsWebhookRetryMs:
+            alertWebhookRetryMs = try value.integer(source, in: 1...600_000)
         }
     }
 }

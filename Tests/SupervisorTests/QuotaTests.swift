@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import NIOConcurrencyHelpers
 import Store
 @testable import Supervisor
@@ -220,5 +223,41 @@ struct QuotaTests {
         let usage = try await AdminClient(stateDirectory: state).usage(tenant: tenant.id, by: .tool)
         #expect(usage.rows.map(\.calls) == [1] && usage.rows.map(\.failed) == [1])
         #expect(second.log.contains("settled as interrupted"))
+    }
+
+    @Test func theUsageChartIsAnSVGOfTheTenantsDaysWithItsLimit() async throws {
+        let warden = try #require(Live.builtBinary("warden"))
+        try await withLiveDaemon { daemon in
+            let (tenant, token) = try await daemon.tenantWithKey("charted", plan: "free")
+            for _ in 0..<3 { #expect(try await daemon.exec(token, ["language": "bash", "code": "true"]).status == 200) }
+            let out = daemon.stateDirectory + "/chart.svg"
+            let run = try await runOffPool(warden, ["usage", "chart", tenant.name, "--metric", "exec.calls.day", "--days", "7",
+                                                    "--out", out, "--state-dir", daemon.stateDirectory])
+            #expect(run.status == 0, "\(run.output)")
+            let svg = try Data(contentsOf: URL(fileURLWithPath: out))
+            let parser = XMLParser(data: svg)
+            final class Collector: NSObject, XMLParserDelegate {
+                var rects = 0
+                var texts: [String] = []
+                var inText = false
+                func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                            attributes: [String: String] = [:]) {
+                    if name == "rect" { rects += 1 }
+                    inText = name == "text" || name == "title"
+                }
+                func parser(_ parser: XMLParser, foundCharacters string: String) { if inText { texts.append(string) } }
+            }
+            let collector = Collector()
+            parser.delegate = collector
+            #expect(parser.parse(), "the chart must be well-formed XML")
+            #expect(collector.rects == 8, "a background and one bar per day")
+            #expect(collector.texts.contains { $0.hasSuffix(": 3") }, "today's bar says 3 calls: \(collector.texts)")
+            #expect(collector.texts.contains("limit 100"), "the free plan's daily limit is drawn")
+            #expect(String(decoding: svg, as: UTF8.self).contains("exec.calls.day — charted (free)"))
+
+            let bad = try await runOffPool(warden, ["usage", "chart", tenant.name, "--metric", "call.timeout_ms", "--out", out,
+                                                    "--state-dir", daemon.stateDirectory])
+            #expect(bad.status != 0)
+        }
     }
 }

@@ -10,6 +10,7 @@ struct CallGate: Sendable {
     let engine: PolicyEngine
     let audit: AuditWriter
     let approvals: ApprovalService
+    let metrics: ServiceMetrics
 
     /// Returns nil when the call may run now; a 202 response when it is held
     /// for approval. Throws 403 with the policy's reasons on a deny, and 503
@@ -17,7 +18,9 @@ struct CallGate: Sendable {
     func admit(tenant: Tenant, tool: String, args: [String: Value], usage: [String: Value], requestID: String,
                deferred: () throws -> DeferredCall) async throws -> Response? {
         let input = DecisionInput.make(tenant: tenant, tool: tool, args: args, usage: usage)
+        let started = ContinuousClock.now
         let decision = engine.decide(input)
+        metrics.decision(decision.outcome.rawValue, duration: ContinuousClock.now - started)
         let record = AuditRecord(time: Date(), event: "decision", tenantID: tenant.id, tool: tool,
                                  inputDigest: SHA256Hasher.hex(of: input.jsonText()),
                                  decision: decision.outcome.rawValue, reasons: decision.reasons, requestID: requestID)

@@ -12,6 +12,8 @@ struct DecisionServices: Sendable {
     let gate: CallGate
     let meter: Meter
     let pipeline: CallPipeline
+    let metrics: ServiceMetrics
+    let alerts: QuotaAlerts
 
     init(store: any Store, configuration: SupervisorConfiguration, workers: WorkerManager?, logger: Logger,
          now: @escaping @Sendable () -> Date = Date.init) throws {
@@ -28,13 +30,19 @@ struct DecisionServices: Sendable {
         }
         let audit = AuditWriter(store: store, logger: logger)
         self.audit = audit
-        meter = Meter(store: store, now: now, logger: logger) { crossings in
-            await QuotaAlerts.record(crossings, audit: audit, logger: logger)
+        let metrics = ServiceMetrics()
+        self.metrics = metrics
+        let alerts = QuotaAlerts(audit: audit, webhook: try WebhookSender(configuration: configuration, metrics: metrics,
+                                                                          logger: logger),
+                                 metrics: metrics, logger: logger)
+        self.alerts = alerts
+        meter = Meter(store: store, now: now, logger: logger, metrics: metrics) { crossings in
+            await alerts.record(crossings)
         }
         approvals = ApprovalService(store: store, audit: audit, call: workers.map { WorkerCall(manager: $0) }, meter: meter,
                                     timeToLive: .milliseconds(Int64(configuration.approvalTTLSeconds * 1000)),
                                     logger: logger)
-        gate = CallGate(engine: engine, audit: audit, approvals: approvals)
+        gate = CallGate(engine: engine, audit: audit, approvals: approvals, metrics: metrics)
         pipeline = CallPipeline(gate: gate, meter: meter)
     }
 

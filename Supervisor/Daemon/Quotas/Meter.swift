@@ -10,14 +10,16 @@ final class Meter: Sendable {
     let store: any Store
     let now: @Sendable () -> Date
     let logger: Logger
+    let metrics: ServiceMetrics
     /// Called with each 80 % / 100 % crossing (audit event, webhook).
     let onCrossing: @Sendable ([ThresholdCrossing]) async -> Void
 
-    init(store: any Store, now: @escaping @Sendable () -> Date, logger: Logger,
+    init(store: any Store, now: @escaping @Sendable () -> Date, logger: Logger, metrics: ServiceMetrics,
          onCrossing: @escaping @Sendable ([ThresholdCrossing]) async -> Void = { _ in }) {
         self.store = store
         self.now = now
         self.logger = logger
+        self.metrics = metrics
         self.onCrossing = onCrossing
     }
 
@@ -51,6 +53,8 @@ final class Meter: Sendable {
         var tenant: Tenant
         var tool: String
         var startedAt: Date
+        /// For the latency histogram (the metering clock may be a test's).
+        var started = ContinuousClock.now
         var limits: EffectiveLimits
         var warnings: [QuotaWarning]
     }
@@ -92,6 +96,7 @@ final class Meter: Sendable {
             return .reserved(Ticket(reservationID: request.id, tenant: tenant, tool: tool, startedAt: at, limits: limits,
                                     warnings: warnings))
         case .exceeded(let exceeded):
+            metrics.quotaRefused(metric: exceeded.metric)
             throw Self.quotaError(exceeded, now: at)
         case .inProgress:
             throw APIError(.conflict, code: "duplicate_request",
@@ -138,6 +143,9 @@ final class Meter: Sendable {
             reservationID: ticket.reservationID, endedAt: at, status: outcome.status, httpStatus: outcome.httpStatus,
             figures: outcome.figures, ran: outcome.ran, measured: measured, decision: outcome.decision,
             response: response))
+        metrics.used(cpuSeconds: Double(outcome.figures.cpuMs) / 1000, wallSeconds: Double(outcome.figures.wallMs) / 1000,
+                     egressBytes: outcome.figures.egressBytes)
+        metrics.callFinished(tool: ticket.tool, outcome: outcome.status, duration: ContinuousClock.now - ticket.started)
         if !crossings.isEmpty { await onCrossing(crossings) }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import Store
 
 /// The operators' side of plans and usage: `warden plan`, `tenant set-plan`,
@@ -72,6 +73,22 @@ enum QuotaAdminRoutes {
             return try JSONResponse.make(try await meter.quotaReport(for: tenant))
         }
         methods.record("/v1/tenants/:tenant/quota", .get)
+
+        router.get("/v1/tenants/:tenant/usage-chart") { request, context in
+            let tenant = try await service.resolve(try context.parameters.require("tenant"))
+            let parameters = request.uri.queryParameters
+            let metric = parameters.get("metric") ?? Metric.calls("exec", .day)
+            let days = try DecisionAdminRoutes.integer(parameters.get("days"), "days", in: 1...366) ?? 30
+            let limits = try await meter.limits(for: tenant)
+            let today = meter.now()
+            let since = Calendar(identifier: .gregorian).date(byAdding: .day, value: -(days + 1), to: today)
+            let records = try await store.ledger(LedgerQuery(tenantID: tenant.id, since: since))
+            let chart = try UsageChart(metric: metric, tenant: tenant, limit: limits[metric], records: records,
+                                       dayCount: days, today: today)
+            return Response(status: .ok, headers: [.contentType: "image/svg+xml; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: chart.svg())))
+        }
+        methods.record("/v1/tenants/:tenant/usage-chart", .get)
 
         router.get("/v1/usage") { request, _ in
             let parameters = request.uri.queryParameters
