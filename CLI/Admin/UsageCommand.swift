@@ -43,7 +43,7 @@ struct QuotaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quota",
         abstract: "Show a tenant's limits and how much of each is used.",
-        subcommands: [Show.self])
+        subcommands: [Show.self, QuotaBenchCommand.self])
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Hard or soft limit, used, remaining and reset time of every metric.")

@@ -86,6 +86,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("approval-ttl"), help: "Seconds a call held for approval waits for a decision (default 86400).")
     var approvalTTL: Double?
 
+    @Option(help: "Meter calls against quotas and record them in the ledger: true (default) or false (benchmarks only).")
+    var metering: String?
+
     @Option(name: .customLong("alert-webhook"), help: "POST quota alerts (80 % and 100 % of a limit) to this http:// URL.")
     var alertWebhook: String?
 
@@ -123,6 +126,7 @@ struct ServeCommand: AsyncParsableCommand {
             .policyTimeoutMs: policyTimeoutMs.map { .integer($0) },
             .policyStepLimit: policyStepLimit.map { .integer($0) },
             .approvalsTTLSeconds: approvalTTL.map { .number($0) },
+            .meteringEnabled: metering.map { .string($0) },
             .alertsWebhookURL: alertWebhook.map { .string($0) },
             .alertsWebhookSecret: alertWebhookSecret.map { .string($0) },
             .alertsWebhookAttempts: alertWebhookAttempts.map { .integer($0) },

@@ -83,8 +83,10 @@ public struct ConfigurationLayer: Sendable, Equatable {
                 layer.values[key] = .integer(integer)
             } else if let number = entry.double {
                 layer.values[key] = .number(number)
+            } else if let flag = entry.bool {
+                layer.values[key] = .string(flag ? "true" : "false")
             } else {
-                throw ConfigurationError("\(layer.source): \(dotted) must be a string or a number")
+                throw ConfigurationError("\(layer.source): \(dotted) must be a string, a number or a boolean")
             }
         }
     }

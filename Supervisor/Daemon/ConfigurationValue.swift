@@ -44,6 +44,21 @@ public enum ConfigurationValue: Sendable, Equatable {
         return value
     }
 
+    /// true/false (also yes/no, on/off, 1/0), as TOML, variables and flags may say it.
+    func boolean(_ source: String) throws -> Bool {
+        let text: String
+        switch self {
+        case .string(let value): text = value.lowercased().trimmingCharacters(in: .whitespaces)
+        case .integer(let value): text = String(value)
+        case .number: text = ""
+        }
+        switch text {
+        case "true", "yes", "on", "1": return true
+        case "false", "no", "off", "0": return false
+        default: throw ConfigurationError("\(source) must be true or false, got \(display)")
+        }
+    }
+
     var display: String {
         switch self {
         case .string(let text): return "'\(text)'"

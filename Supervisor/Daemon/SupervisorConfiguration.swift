@@ -38,6 +38,9 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     public var policyStepLimit = 1_000_000
     /// How long a call held for approval waits for a decision.
     public var approvalTTLSeconds: Double = 86_400
+    /// Off, calls are neither limited by quotas nor recorded in the ledger (for
+    /// measuring what metering costs; never in production).
+    public var meteringEnabled = true
     /// Quota alerts (80 % and 100 % of a limit) are POSTed here when set.
     public var alertWebhookURL: String?
     /// Signs the webhook's body (HMAC-SHA256); prefer the environment variable for it.
@@ -121,6 +124,8 @@ public struct SupervisorConfiguration: Sendable, Equatable {
             policyStepLimit = try value.integer(source, in: 1_000...1_000_000_000)
         case .approvalsTTLSeconds:
             approvalTTLSeconds = try value.number(source, in: 1...(86_400 * 365))
+        case .meteringEnabled:
+            meteringEnabled = try value.boolean(source)
         case .alertsWebhookURL:
             alertWebhookURL = try value.nonEmptyString(source)
         case .alertsWebhookSecret:

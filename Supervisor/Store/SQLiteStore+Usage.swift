@@ -7,14 +7,14 @@ extension SQLiteStore {
 
     public func reserve(_ request: ReservationRequest) async throws -> ReservationOutcome {
         let charges = try Self.encodeCharges(request.charges)
-        return try await pool.write { db in
-            if let row = try Row.fetchOne(db, sql: "SELECT * FROM usage_ledger WHERE tenant_id = ? AND idempotency_key = ?",
+        return try await batcher.write { db in
+            if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM usage_ledger WHERE tenant_id = ? AND idempotency_key = ?"),
                                           arguments: [request.tenantID, request.idempotencyKey]) {
                 return .duplicate(try Self.ledgerRecord(from: row))
             }
-            let open = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM reservations WHERE tenant_id = ?",
+            let open = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM reservations WHERE tenant_id = ?"),
                                         arguments: [request.tenantID]) ?? 0
-            if try Int.fetchOne(db, sql: "SELECT 1 FROM reservations WHERE tenant_id = ? AND idempotency_key = ?",
+            if try Int.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM reservations WHERE tenant_id = ? AND idempotency_key = ?"),
                                 arguments: [request.tenantID, request.idempotencyKey]) != nil {
                 return .inProgress
             }
@@ -42,10 +42,10 @@ extension SQLiteStore {
             for charge in request.charges where charge.amount != 0 {
                 try Self.add(db, request.tenantID, charge.metric, charge.periodStart, used: 0, reserved: charge.amount)
             }
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO reservations (id, tenant_id, tool, request_id, idempotency_key, started_at, charges)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [request.id, request.tenantID, request.tool, request.requestID, request.idempotencyKey,
+                """).execute(arguments: [request.id, request.tenantID, request.tool, request.requestID, request.idempotencyKey,
                                  Self.milliseconds(request.at), charges])
             return .reserved(warnings: warnings)
         }
@@ -53,8 +53,8 @@ extension SQLiteStore {
 
     @discardableResult
     public func settle(_ settlement: Settlement) async throws -> [ThresholdCrossing] {
-        try await pool.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM reservations WHERE id = ?",
+        try await batcher.write { db in
+            guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM reservations WHERE id = ?"),
                                              arguments: [settlement.reservationID]) else {
                 throw StoreError.notFound("no open reservation \(settlement.reservationID)")
             }
@@ -76,17 +76,17 @@ extension SQLiteStore {
                 try count(charge, used: charge.amount, reserved: 0)
             }
             let f = settlement.figures
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO usage_ledger (tenant_id, tool, request_id, idempotency_key, started_at, ended_at, status,
                                           http_status, cpu_ms, wall_ms, memory_peak_bytes, bytes_in, bytes_out,
                                           egress_bytes, decision, response)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [tenantID, row["tool"] as String, row["request_id"] as String,
+                """).execute(arguments: [tenantID, row["tool"] as String, row["request_id"] as String,
                                  row["idempotency_key"] as String, row["started_at"] as Int64,
                                  Self.milliseconds(settlement.endedAt), settlement.status, settlement.httpStatus,
                                  f.cpuMs, f.wallMs, f.memoryPeakBytes, f.bytesIn, f.bytesOut, f.egressBytes,
                                  settlement.decision, settlement.response])
-            try db.execute(sql: "DELETE FROM reservations WHERE id = ?", arguments: [settlement.reservationID])
+            try db.cachedStatement(sql: "DELETE FROM reservations WHERE id = ?").execute(arguments: [settlement.reservationID])
             return crossings
         }
     }
@@ -142,7 +142,7 @@ extension SQLiteStore {
     static func counter(_ db: Database, _ tenantID: String, _ metric: String,
                         _ periodStart: Date?) throws -> (used: Double, reserved: Double) {
         let row = try Row.fetchOne(
-            db, sql: "SELECT used, reserved FROM usage_counters WHERE tenant_id = ? AND metric = ? AND period_start = ?",
+            db.cachedStatement(sql: "SELECT used, reserved FROM usage_counters WHERE tenant_id = ? AND metric = ? AND period_start = ?"),
             arguments: [tenantID, metric, periodStart.map(milliseconds) ?? gaugePeriod])
         return (row?["used"] ?? 0, row?["reserved"] ?? 0)
     }
@@ -150,14 +150,14 @@ extension SQLiteStore {
     static func add(_ db: Database, _ tenantID: String, _ metric: String, _ periodStart: Date?,
                     used: Double, reserved: Double) throws {
         let key: StatementArguments = [tenantID, metric, periodStart.map(milliseconds) ?? gaugePeriod]
-        try db.execute(sql: """
+        try db.cachedStatement(sql: """
             UPDATE usage_counters SET used = used + ?, reserved = MAX(0, reserved + ?)
             WHERE tenant_id = ? AND metric = ? AND period_start = ?
-            """, arguments: [used, reserved] + key)
+            """).execute(arguments: [used, reserved] + key)
         if db.changesCount == 0 {
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO usage_counters (tenant_id, metric, period_start, used, reserved) VALUES (?, ?, ?, ?, ?)
-                """, arguments: key + [used, max(0, reserved)])
+                """).execute(arguments: key + [used, max(0, reserved)])
         }
     }
 

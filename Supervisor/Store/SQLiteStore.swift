@@ -4,6 +4,8 @@ import GRDB
 /// The embedded back end: one SQLite file (WAL mode) through GRDB.
 public final class SQLiteStore: Store {
     let pool: DatabasePool
+    /// Group commit for reservations and settlements.
+    let batcher: SQLiteWriteBatcher
     private let hostIDRanges: HostIDRanges
     /// `last_used_at` is refreshed at most this often, so authenticating does
     /// not turn every API call into a database write.
@@ -21,6 +23,7 @@ public final class SQLiteStore: Store {
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         // DatabasePool always runs SQLite in WAL mode.
         pool = try DatabasePool(path: path, configuration: configuration)
+        batcher = SQLiteWriteBatcher(pool: pool)
         self.hostIDRanges = hostIDRanges
 
         let migrator = SQLiteMigrations.migrator

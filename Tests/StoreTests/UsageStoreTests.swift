@@ -189,4 +189,27 @@ struct UsageStoreTests {
         #expect(try await store.tenantLimits(tenantID: tenant.id).isEmpty)
         try await store.close()
     }
+
+    @Test func aFailingWriteInABatchRollsBackAloneAndTheOthersCommit() async throws {
+        let directory = try TemporaryDirectory()
+        let store = try SQLiteStore(path: directory.databasePath)
+        let tenant = try await store.createTenant(name: "batched", plan: "free")
+        var reservations: [ReservationRequest] = []
+        for _ in 0..<25 {
+            let r = request(tenant, charges: [charge(limit: nil)])
+            _ = try await store.reserve(r)
+            reservations.append(r)
+        }
+        let settled = reservations
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for r in settled { group.addTask { (try? await store.settle(settle(r.id))) != nil } }
+            for i in 0..<25 { group.addTask { (try? await store.settle(settle("res_missing_\(i)"))) != nil } }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results.filter { $0 }.count == 25)
+        #expect(try await store.ledger(LedgerQuery(tenantID: tenant.id)).count == 25)
+        #expect(try await store.counters(tenantID: tenant.id, [("exec.calls.day", day.start)])[0].used == 25)
+        #expect(try await store.openReservations().isEmpty)
+        try await store.close()
+    }
 }

@@ -36,7 +36,7 @@ struct DecisionServices: Sendable {
                                                                           logger: logger),
                                  metrics: metrics, logger: logger)
         self.alerts = alerts
-        meter = Meter(store: store, now: now, logger: logger, metrics: metrics) { crossings in
+        meter = Meter(store: store, now: now, logger: logger, metrics: metrics, enabled: configuration.meteringEnabled) { crossings in
             await alerts.record(crossings)
         }
         approvals = ApprovalService(store: store, audit: audit, call: workers.map { WorkerCall(manager: $0) }, meter: meter,

@@ -11,11 +11,14 @@ final class Meter: Sendable {
     let now: @Sendable () -> Date
     let logger: Logger
     let metrics: ServiceMetrics
+    /// Off: no quota is checked and nothing is recorded (benchmarks of what metering costs).
+    let enabled: Bool
     /// Called with each 80 % / 100 % crossing (audit event, webhook).
     let onCrossing: @Sendable ([ThresholdCrossing]) async -> Void
 
-    init(store: any Store, now: @escaping @Sendable () -> Date, logger: Logger, metrics: ServiceMetrics,
+    init(store: any Store, now: @escaping @Sendable () -> Date, logger: Logger, metrics: ServiceMetrics, enabled: Bool = true,
          onCrossing: @escaping @Sendable ([ThresholdCrossing]) async -> Void = { _ in }) {
+        self.enabled = enabled
         self.store = store
         self.now = now
         self.logger = logger
@@ -88,6 +91,9 @@ final class Meter: Sendable {
         if family == "fetch" || family == "browser" { charge(Metric.egressBytes, amount: 0) }
         if family == "files" && tool == "files.write" { charge(Metric.storageBytes, amount: 0) }
 
+        guard enabled else {
+            return .reserved(Ticket(reservationID: "", tenant: tenant, tool: tool, startedAt: at, limits: limits, warnings: []))
+        }
         let request = ReservationRequest(id: "res_" + RandomID.string(length: 16), tenantID: tenant.id, tool: tool,
                                          requestID: requestID, idempotencyKey: idempotencyKey ?? requestID, at: at,
                                          charges: charges, concurrentLimit: limits[Metric.concurrentCalls])
@@ -126,6 +132,10 @@ final class Meter: Sendable {
     /// Releases the reservation, counts what was used and writes the ledger
     /// record; returns once it is in the store, before the client is answered.
     func settle(_ ticket: Ticket, _ outcome: Outcome) async throws {
+        guard enabled else {
+            metrics.callFinished(tool: ticket.tool, outcome: outcome.status, duration: ContinuousClock.now - ticket.started)
+            return
+        }
         let at = now()
         var measured: [Charge] = []
         func add(_ metric: String, _ amount: Double) {
