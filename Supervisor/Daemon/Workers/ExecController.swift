@@ -73,9 +73,10 @@ struct ExecController {
         let args = try validate(body, stream: wantsStream)
         let deadline = Duration.milliseconds((args.timeoutMs ?? limits.maxTimeoutMs) + 15_000)
         let requestID = context.requestID
+        let client = context.channel
 
         guard wantsStream else {
-            let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline)
+            let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline, client: client)
             return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: try Self.withRequestID(payload, requestID))))
         }
@@ -84,7 +85,8 @@ struct ExecController {
                         headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                         body: ResponseBody { writer in
             do {
-                let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline) { event in
+                let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline,
+                                                 client: client) { event in
                     switch event {
                     case .stdout(let bytes): try await writer.write(Self.event("stdout", chunk: bytes))
                     case .stderr(let bytes): try await writer.write(Self.event("stderr", chunk: bytes))

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import Store
 import WorkerProtocol
 
@@ -7,10 +8,14 @@ import WorkerProtocol
 struct WorkerCall {
     let manager: WorkerManager
 
+    /// How often a running call checks that its client is still connected.
+    static let clientCheck = Duration.milliseconds(100)
+
     /// Sends the call and hands each event to `handle` until the call ends.
-    /// Returns the result payload. `deadline` guards against a worker that never answers.
+    /// Returns the result payload. `deadline` guards against a worker that never
+    /// answers; when the `client` connection closes, the call is cancelled.
     func run<Args: Codable & Sendable>(_ tool: Tool, _ args: Args, tenant: Tenant, requestID: String,
-                                       deadline: Duration,
+                                       deadline: Duration, client: (any Channel)? = nil,
                                        onChunk: (WorkerConnection.Event) async throws -> Void = { _ in }) async throws -> [UInt8] {
         let process = try await manager.acquire(tenant)
         defer { Task { await manager.release(tenant.id) } }
@@ -21,7 +26,12 @@ struct WorkerCall {
             throw Self.stopError(process, tenantID: tenant.id) ?? Self.apiError(reply, tenantID: tenant.id)
         }
         let watchdog = Task {
-            try await Task.sleep(for: deadline)
+            let end = ContinuousClock.now + deadline
+            // A client that went away cancels its call: its jail ends and the worker's slot is free again.
+            while ContinuousClock.now < end {
+                try await Task.sleep(for: client == nil ? deadline : min(Self.clientCheck, end - ContinuousClock.now))
+                if let client, !client.isActive { break }
+            }
             process.connection.cancel(id)
         }
         defer { watchdog.cancel() }
