@@ -67,7 +67,8 @@ public final class Daemon: Sendable {
         let publicApp = Application(
             router: PublicRoutes.router(store: store, configuration: configuration, hostChecks: hostChecks,
                                         workers: workers, execLimits: execLimits, decisions: decisions),
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)))),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ClientDisconnectHandler()],
+                                                idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "warden"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

@@ -17,9 +17,12 @@ public struct APIRequestContext: IdentifiedRequestContext {
     public var bodyLimit = SupervisorConfiguration().maxBodyBytes
     /// Set by `BearerAuthMiddleware` on authenticated routes.
     public var authentication: Authentication?
+    /// The client's connection: a call stops when it closes.
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        channel = source.channel
     }
 
     /// Hummingbird's decoders stop reading at this size and answer 413.

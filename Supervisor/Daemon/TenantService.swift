@@ -52,7 +52,7 @@ public struct TenantService: Sendable {
     public func setStatus(_ reference: String, to status: TenantStatus) async throws -> Tenant {
         let tenant = try await resolve(reference)
         let updated = try await store.setTenantStatus(id: tenant.id, to: status)
-        if status != .active { await workers?.stop(tenant.id, graceMs: 0) }
+        if status != .active { await workers?.stop(tenant.id, graceMs: 0, tenantStatus: status) }
         if status == .deleted {
             removeTenantDirectory(tenant.id)
         }

@@ -147,7 +147,7 @@ struct ExecToolTests {
         let worker = try WorkerHarness.start()
         defer { worker.stop() }
         let unknown = try worker.error(worker.run(1, .exec, ExecArgs(language: "cobol", code: "")))
-        #expect(unknown.code == .badRequest)
+        #expect(unknown.code == .invalidRequest)
         #expect(unknown.message.contains("cobol"))
 
         let negative = try worker.error(worker.run(2, .exec, ExecArgs(language: "bash", code: "true", timeoutMs: -5)))
@@ -171,12 +171,12 @@ struct ExecToolTests {
         let missing = #"{"tool":"exec","args":{"language":"bash"}}"#
         try worker.send(Frame(.call, callID: 6, payload: Array(missing.utf8)))
         let noCode = try worker.error(worker.waitEnd(callID: 6))
-        #expect(noCode.code == .badRequest)
+        #expect(noCode.code == .invalidRequest)
         #expect(noCode.message.contains("code"))
 
         let tool = #"{"tool":"teleport","args":{}}"#
         try worker.send(Frame(.call, callID: 7, payload: Array(tool.utf8)))
-        #expect(try worker.error(worker.waitEnd(callID: 7)).code == .badRequest)
+        #expect(try worker.error(worker.waitEnd(callID: 7)).code == .invalidRequest)
 
         try worker.send(WireJSON.frame(.call, callID: 0, CallRequest(tool: .filesList, args: FilesListArgs(), requestID: nil)))
         let reserved = try worker.waitFrame(callID: 0)
@@ -184,7 +184,7 @@ struct ExecToolTests {
 
         let escape = try worker.error(worker.run(8, .exec, ExecArgs(language: "bash", code: "true",
                                                                       files: [ExecFile(path: "../escape", content: "x")])))
-        #expect(escape.code == .badRequest)
+        #expect(escape.code == .invalidRequest)
         #expect(!FileManager.default.fileExists(atPath: worker.workspace + "/../escape"))
     }
 }

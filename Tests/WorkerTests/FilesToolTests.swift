@@ -29,7 +29,7 @@ struct FilesToolTests {
         let r = try worker.result(FilesReadResult.self, worker.run(8, .filesRead, FilesReadArgs(path: "docs/a/b.txt")))
         #expect(r.encoding == "base64")
         #expect(r.content.flatMap { Data(base64Encoded: $0) } == Data("hello world".utf8))
-        #expect(try worker.error(worker.run(9, .filesRead, FilesReadArgs(path: "docs"))).code == .badRequest)
+        #expect(try worker.error(worker.run(9, .filesRead, FilesReadArgs(path: "docs"))).code == .invalidRequest)
         #expect(try worker.error(worker.run(10, .filesRead, FilesReadArgs(path: "nope.txt"))).code == .notFound)
 
         // Files the API writes belong to the tool jails' user, so code can change them.
@@ -61,16 +61,16 @@ struct FilesToolTests {
             return try worker.error(worker.run(id, tool, args))
         }
         for path in ["../x", "a/../../x", "/etc/passwd", "a\u{0}b", "etc/passwd", "out/secret.txt", "up/etc/passwd", "secret", ""] {
-            #expect(try refused(.filesRead, FilesReadArgs(path: path)).code == .badRequest, "read \(path)")
+            #expect(try refused(.filesRead, FilesReadArgs(path: path)).code == .invalidRequest, "read \(path)")
         }
         for path in ["../x", "/tmp/x", "a\u{0}b", "etc/evil", "out/new.txt", "out/secret.txt", "secret", "up/x", "out/sub/x"] {
-            #expect(try refused(.filesWrite, FilesWriteArgs(path: path, content: "pwned")).code == .badRequest, "write \(path)")
+            #expect(try refused(.filesWrite, FilesWriteArgs(path: path, content: "pwned")).code == .invalidRequest, "write \(path)")
         }
         for path in ["../x", "/etc", "out/secret.txt", "etc/passwd"] {
-            #expect(try refused(.filesDelete, FilesDeleteArgs(path: path)).code == .badRequest, "delete \(path)")
+            #expect(try refused(.filesDelete, FilesDeleteArgs(path: path)).code == .invalidRequest, "delete \(path)")
         }
-        #expect(try refused(.filesList, FilesListArgs(prefix: "../")).code == .badRequest)
-        #expect(try refused(.filesList, FilesListArgs(prefix: "etc/")).code == .badRequest)
+        #expect(try refused(.filesList, FilesListArgs(prefix: "../")).code == .invalidRequest)
+        #expect(try refused(.filesList, FilesListArgs(prefix: "etc/")).code == .invalidRequest)
 
         #expect(try String(contentsOfFile: outside + "/secret.txt", encoding: .utf8) == "secret")
         #expect(try FileManager.default.contentsOfDirectory(atPath: outside) == ["secret.txt"])
@@ -91,8 +91,8 @@ struct FilesToolTests {
         defer { worker.stop() }
         #expect(mkfifo(worker.workspace + "/pipe", 0o644) == 0)
         #expect(chown(worker.workspace + "/pipe", WorkerHarness.payloadHostID, WorkerHarness.payloadHostID) == 0)
-        #expect(try worker.error(worker.run(1, .filesRead, FilesReadArgs(path: "pipe"))).code == .badRequest)
-        #expect(try worker.error(worker.run(2, .filesWrite, FilesWriteArgs(path: "pipe", content: "x"))).code == .badRequest)
+        #expect(try worker.error(worker.run(1, .filesRead, FilesReadArgs(path: "pipe"))).code == .invalidRequest)
+        #expect(try worker.error(worker.run(2, .filesWrite, FilesWriteArgs(path: "pipe", content: "x"))).code == .invalidRequest)
         #expect(try worker.result(FilesListResult.self, worker.run(3, .filesList, FilesListArgs())).entries.isEmpty)
 
         let big = Data(repeating: 0x61, count: 400 << 10).base64EncodedString()

@@ -13,7 +13,8 @@ public struct ErrorReply: Sendable, Codable, Equatable, Error {
 }
 
 public enum ErrorCode: String, Sendable, Codable, Equatable {
-    case badRequest = "bad_request"
+    /// The same code the supervisor uses for a request it cannot understand.
+    case invalidRequest = "invalid_request"
     case invalidLimit = "invalid_limit"
     case notFound = "not_found"
     case busy
@@ -26,7 +27,7 @@ public enum ErrorCode: String, Sendable, Codable, Equatable {
     /// The HTTP status the supervisor answers with.
     public var httpStatus: Int {
         switch self {
-        case .badRequest: return 400
+        case .invalidRequest: return 400
         case .invalidLimit: return 422
         case .notFound: return 404
         case .busy: return 503

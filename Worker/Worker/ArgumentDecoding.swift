@@ -11,7 +11,7 @@ enum ArgumentDecoding {
         do {
             return try WireJSON.decode(CallHeader.self, from: payload)
         } catch {
-            throw ErrorReply(.badRequest, "CALL must be a JSON object with a \"tool\": \(describe(error))")
+            throw ErrorReply(.invalidRequest, "CALL must be a JSON object with a \"tool\": \(describe(error))")
         }
     }
 
@@ -25,9 +25,9 @@ enum ArgumentDecoding {
             if let last = field.last, limitFields.contains(last.stringValue) {
                 throw ErrorReply(.invalidLimit, "\(name) must be a whole number within the limits of the plan", field: name)
             }
-            throw ErrorReply(.badRequest, describe(error))
+            throw ErrorReply(.invalidRequest, describe(error))
         } catch {
-            throw ErrorReply(.badRequest, "the call's arguments are not valid JSON: \(error)")
+            throw ErrorReply(.invalidRequest, "the call's arguments are not valid JSON: \(error)")
         }
     }
 

@@ -8,11 +8,11 @@ enum ContentEncoding {
         case "utf8", "utf-8": return Array(content.utf8)
         case "base64":
             guard let data = Data(base64Encoded: content, options: .ignoreUnknownCharacters) else {
-                throw ErrorReply(.badRequest, "\(field).content is not valid base64")
+                throw ErrorReply(.invalidRequest, "\(field).content is not valid base64")
             }
             return Array(data)
         case let other:
-            throw ErrorReply(.badRequest, "\(field).encoding is \"\(other)\"; use utf8 or base64")
+            throw ErrorReply(.invalidRequest, "\(field).encoding is \"\(other)\"; use utf8 or base64")
         }
     }
 }

@@ -26,7 +26,7 @@ struct ExecPlan {
 
     init(_ args: ExecArgs) throws(ErrorReply) {
         guard let language = Language(rawValue: args.language) else {
-            throw ErrorReply(.badRequest, "unknown language \"\(args.language)\"; use python, node or bash")
+            throw ErrorReply(.invalidRequest, "unknown language \"\(args.language)\"; use python, node or bash")
         }
         if args.network == true {
             throw ErrorReply(.invalidLimit, "network access needs the egress proxy, which is not available yet",
@@ -36,10 +36,10 @@ struct ExecPlan {
         code = args.code
         arguments = args.args ?? []
         guard arguments.count <= Self.maxArguments else {
-            throw ErrorReply(.badRequest, "args holds \(arguments.count) arguments; at most \(Self.maxArguments)")
+            throw ErrorReply(.invalidRequest, "args holds \(arguments.count) arguments; at most \(Self.maxArguments)")
         }
         if let bad = arguments.firstIndex(where: { $0.utf8.contains(0) }) {
-            throw ErrorReply(.badRequest, "args[\(bad)] contains a NUL byte")
+            throw ErrorReply(.invalidRequest, "args[\(bad)] contains a NUL byte")
         }
         stdin = Array((args.stdin ?? "").utf8)
         timeoutMs = try Self.limit(args.timeoutMs, "timeout_ms", default: Self.defaultTimeoutMs, in: 1...Self.maxTimeMs, unit: "ms")
@@ -50,7 +50,7 @@ struct ExecPlan {
 
         let given = args.files ?? []
         guard given.count <= Self.maxFiles else {
-            throw ErrorReply(.badRequest, "files holds \(given.count) entries; at most \(Self.maxFiles)")
+            throw ErrorReply(.invalidRequest, "files holds \(given.count) entries; at most \(Self.maxFiles)")
         }
         var files: [(path: WorkspacePath, bytes: [UInt8])] = []
         for (index, file) in given.enumerated() {

@@ -25,7 +25,7 @@ enum Handshake {
             return .exit(0)
         }
         guard frame.type == .hello else {
-            return refuse(socket, ErrorReply(.badRequest, "the first frame must be HELLO, not \(frame.type)"))
+            return refuse(socket, ErrorReply(.invalidRequest, "the first frame must be HELLO, not \(frame.type)"))
         }
         let offered = (try? WireJSON.decode(HelloVersion.self, from: frame.payload))?.protocol
         guard offered == ProtocolVersion.current else {
@@ -37,7 +37,7 @@ enum Handshake {
         do {
             hello = try WireJSON.decode(Hello.self, from: frame.payload)
         } catch {
-            return refuse(socket, ErrorReply(.badRequest, "HELLO is not valid: \(ArgumentDecoding.describe(error))"))
+            return refuse(socket, ErrorReply(.invalidRequest, "HELLO is not valid: \(ArgumentDecoding.describe(error))"))
         }
         let runner: ToolRunner
         do {

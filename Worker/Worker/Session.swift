@@ -46,7 +46,7 @@ final class Session: Sendable {
             case .ping: try? socket.write(Frame(.pong))
             case .shutdown: beginShutdown(frame, calls: calls)
             case .hello:
-                send(ErrorReply(.badRequest, "HELLO was already received on this connection"), id: 0)
+                send(ErrorReply(.invalidRequest, "HELLO was already received on this connection"), id: 0)
             case .stdout, .stderr, .result, .error, .pong:
                 Log.line("ignoring a \(frame.type) frame (call \(frame.callID)): only the worker sends those")
             }
@@ -56,14 +56,14 @@ final class Session: Sendable {
     private func start(_ frame: Frame, calls: CallRegistry, tools: ToolRunner) {
         let id = frame.callID
         guard id != 0 else {
-            return send(ErrorReply(.badRequest, "call id 0 is reserved for HELLO, PING and SHUTDOWN; number calls from 1"), id: 0)
+            return send(ErrorReply(.invalidRequest, "call id 0 is reserved for HELLO, PING and SHUTDOWN; number calls from 1"), id: 0)
         }
         let cancellation: JailCancellation
         switch calls.admit(id) {
         case .admitted(let c): cancellation = c
         case .closed: return send(ErrorReply(.busy, "the worker is shutting down; retry the call"), id: id)
         case .busy: return send(ErrorReply(.busy, "this tenant already runs \(calls.maxCalls) calls at once; retry when one ends"), id: id)
-        case .duplicate: return send(ErrorReply(.badRequest, "call id \(id) is already running on this worker"), id: id)
+        case .duplicate: return send(ErrorReply(.invalidRequest, "call id \(id) is already running on this worker"), id: id)
         }
         let socket = self.socket
         let started = DetachedThread.start {

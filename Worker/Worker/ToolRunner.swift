@@ -16,10 +16,10 @@ final class ToolRunner: Sendable {
             let profile = try SeccompProfile.decode(WireJSON.encode(hello.execProfile), source: "HELLO exec_profile")
             program = try SeccompCompiler.compile(profile)
         } catch {
-            throw ErrorReply(.badRequest, "exec_profile of HELLO is not a usable seccomp profile: \(error)")
+            throw ErrorReply(.invalidRequest, "exec_profile of HELLO is not a usable seccomp profile: \(error)")
         }
         guard hello.workspace.hasPrefix("/") else {
-            throw ErrorReply(.badRequest, "workspace of HELLO must be an absolute path, not \"\(hello.workspace)\"")
+            throw ErrorReply(.invalidRequest, "workspace of HELLO must be an absolute path, not \"\(hello.workspace)\"")
         }
         let workspace = try Workspace(path: hello.workspace)
         let jail: Jail
@@ -40,7 +40,7 @@ final class ToolRunner: Sendable {
             let header = try ArgumentDecoding.header(of: frame.payload)
             guard let tool = Tool(rawValue: header.tool) else {
                 let known = Tool.allCases.map(\.rawValue).joined(separator: ", ")
-                throw ErrorReply(.badRequest, "unknown tool \"\(header.tool)\"; this worker serves \(known)")
+                throw ErrorReply(.invalidRequest, "unknown tool \"\(header.tool)\"; this worker serves \(known)")
             }
             switch tool {
             case .exec:

@@ -81,7 +81,7 @@ final class Workspace: Sendable {
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-            throw ErrorReply(.badRequest, "\(path.relative) is not a regular file")
+            throw ErrorReply(.invalidRequest, "\(path.relative) is not a regular file")
         }
         _ = fchown(fd, Self.ownerID, Self.ownerID)
         if let err = FileIO.writeAll(fd, bytes) { throw Self.failure(err, path.relative) }
@@ -102,10 +102,10 @@ final class Workspace: Sendable {
         case S_IFREG: return (fd, Int(st.st_size))
         case S_IFDIR:
             close(fd)
-            throw ErrorReply(.badRequest, "\(path.relative) is a directory; list it with files.list")
+            throw ErrorReply(.invalidRequest, "\(path.relative) is a directory; list it with files.list")
         default:
             close(fd)
-            throw ErrorReply(.badRequest, "\(path.relative) is not a regular file")
+            throw ErrorReply(.invalidRequest, "\(path.relative) is not a regular file")
         }
     }
 
@@ -114,16 +114,16 @@ final class Workspace: Sendable {
         let name = shown.isEmpty ? "the workspace" : shown
         switch err {
         case ENOENT: return ErrorReply(.notFound, "\(name) does not exist in the workspace")
-        case ELOOP: return ErrorReply(.badRequest, "\(name) goes through a symbolic link; the workspace API does not follow symlinks")
-        case EXDEV: return ErrorReply(.badRequest, "\(name) leads out of the workspace")
-        case ENOTDIR: return ErrorReply(.badRequest, "a part of \(name) is not a directory")
-        case EISDIR: return ErrorReply(.badRequest, "\(name) is a directory")
+        case ELOOP: return ErrorReply(.invalidRequest, "\(name) goes through a symbolic link; the workspace API does not follow symlinks")
+        case EXDEV: return ErrorReply(.invalidRequest, "\(name) leads out of the workspace")
+        case ENOTDIR: return ErrorReply(.invalidRequest, "a part of \(name) is not a directory")
+        case EISDIR: return ErrorReply(.invalidRequest, "\(name) is a directory")
         case ENOSPC, EDQUOT: return ErrorReply(.noSpace, "the workspace is full; delete files to make room")
         case EFBIG: return ErrorReply(.tooLarge, "\(name) would exceed the largest file size allowed")
-        case ENAMETOOLONG: return ErrorReply(.badRequest, "\(name) is too long")
-        case ENXIO, ETXTBSY: return ErrorReply(.badRequest, "\(name) is not a regular file")
-        case EACCES, EPERM: return ErrorReply(.badRequest, "\(name) is not accessible (\(FileIO.errorText(err)))")
-        case ENOTEMPTY, EEXIST: return ErrorReply(.badRequest, "\(name) already exists and is in the way")
+        case ENAMETOOLONG: return ErrorReply(.invalidRequest, "\(name) is too long")
+        case ENXIO, ETXTBSY: return ErrorReply(.invalidRequest, "\(name) is not a regular file")
+        case EACCES, EPERM: return ErrorReply(.invalidRequest, "\(name) is not accessible (\(FileIO.errorText(err)))")
+        case ENOTEMPTY, EEXIST: return ErrorReply(.invalidRequest, "\(name) already exists and is in the way")
         default: return ErrorReply(.internal, "\(name): \(FileIO.errorText(err))")
         }
     }

@@ -23,27 +23,27 @@ struct WorkspacePath: Sendable, Equatable {
     /// - Parameter allowRoot: an empty path (the workspace itself) is allowed.
     init(_ raw: String, field: String = "path", allowRoot: Bool = false) throws(ErrorReply) {
         if raw.utf8.contains(0) {
-            throw ErrorReply(.badRequest, "\(field) contains a NUL byte")
+            throw ErrorReply(.invalidRequest, "\(field) contains a NUL byte")
         }
         if raw.hasPrefix("/") {
-            throw ErrorReply(.badRequest, "\(field) \"\(raw)\" is absolute; give a path relative to the workspace")
+            throw ErrorReply(.invalidRequest, "\(field) \"\(raw)\" is absolute; give a path relative to the workspace")
         }
         guard raw.utf8.count <= Self.maxLength else {
-            throw ErrorReply(.badRequest, "\(field) is longer than \(Self.maxLength) bytes")
+            throw ErrorReply(.invalidRequest, "\(field) is longer than \(Self.maxLength) bytes")
         }
         var parts: [String] = []
         for part in raw.split(separator: "/", omittingEmptySubsequences: true) {
             if part == "." { continue }
             if part == ".." {
-                throw ErrorReply(.badRequest, "\(field) \"\(raw)\" contains '..'; paths stay inside the workspace")
+                throw ErrorReply(.invalidRequest, "\(field) \"\(raw)\" contains '..'; paths stay inside the workspace")
             }
             guard part.utf8.count <= Self.maxComponent else {
-                throw ErrorReply(.badRequest, "\(field) has a name longer than \(Self.maxComponent) bytes")
+                throw ErrorReply(.invalidRequest, "\(field) has a name longer than \(Self.maxComponent) bytes")
             }
             parts.append(String(part))
         }
         if parts.isEmpty && !allowRoot {
-            throw ErrorReply(.badRequest, "\(field) is empty; name a file in the workspace")
+            throw ErrorReply(.invalidRequest, "\(field) is empty; name a file in the workspace")
         }
         components = parts
     }

@@ -25,7 +25,7 @@ enum WorkspaceRemoval {
 
     private static func removeTree(_ parent: Int32, _ name: String, shown: String, depth: Int) throws(ErrorReply) {
         guard depth < maxDepth else {
-            throw ErrorReply(.badRequest, "\(shown) is nested more than \(maxDepth) levels deep; delete its deeper parts first")
+            throw ErrorReply(.invalidRequest, "\(shown) is nested more than \(maxDepth) levels deep; delete its deeper parts first")
         }
         let fd = openat(parent, name, O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw Workspace.failure(errno, shown) }

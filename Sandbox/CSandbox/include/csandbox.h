@@ -123,6 +123,25 @@ int wd_pidfd_wait(int pidfd, int timeout_ms);
 // Reaps the process (it must have ended). Returns 0 or -errno.
 int wd_reap(pid_t pid);
 
+// The cgroup janitor: a process of its own that outlives the caller and, once
+// the caller has died (even by SIGKILL) or writes to `wake_fd`, removes the
+// cgroup directories below `parents` whose names start with `prefix`.
+#define WD_JANITOR_MAX_KEEP 8
+
+struct wd_janitor_config {
+    const char *const *parents; // directories whose matching children are removed
+    size_t n_parents;
+    const char *prefix;         // only children whose name starts with this
+    const int *keep_fds;        // held open until the janitor ends (a lock, say)
+    size_t n_keep_fds;
+    int wake_fd;                // read end of a pipe: readable or closed = clean up now
+    int timeout_ms;             // how long to retry directories still in use
+    const char *title;          // shown as the process's command line
+};
+
+// Starts the janitor. Returns its pid and sets *pidfd, or returns -errno.
+pid_t wd_janitor_spawn(const struct wd_janitor_config *config, int *pidfd);
+
 // pipe2(O_CLOEXEC) and memfd_create, which Swift does not see without _GNU_SOURCE.
 int wd_pipe_cloexec(int fds[2]);
 int wd_memfd(const char *name);

@@ -100,10 +100,12 @@ struct ExecController {
         var headers = CallPipeline.warningHeaders(ticket)
         let call = self.call
         let pipeline = self.pipeline
+        let client = context.channel
 
         guard wantsStream else {
             let result = try await pipeline.finish(ticket) {
-                let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline)
+                let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline,
+                                                 client: client)
                 let data = try Self.withRequestID(payload, requestID)
                 return (data, Self.outcome(payload, response: data))
             }
@@ -115,7 +117,8 @@ struct ExecController {
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             do {
                 let result = try await pipeline.finish(ticket) {
-                    let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline) { event in
+                    let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline,
+                                                     client: client) { event in
                         switch event {
                         case .stdout(let bytes): try await writer.write(Self.event("stdout", chunk: bytes))
                         case .stderr(let bytes): try await writer.write(Self.event("stderr", chunk: bytes))

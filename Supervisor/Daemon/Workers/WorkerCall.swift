@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import Store
 import WorkerProtocol
 
@@ -7,24 +8,42 @@ import WorkerProtocol
 struct WorkerCall {
     let manager: WorkerManager
 
+    /// How often a running call checks that its client is still connected.
+    static let clientCheck = Duration.milliseconds(100)
+
     /// Sends the call and hands each event to `handle` until the call ends.
-    /// Returns the result payload. `deadline` guards against a worker that never answers.
+    /// Returns the result payload. `deadline` guards against a worker that never
+    /// answers; when the `client` connection closes, the call is cancelled.
     func run<Args: Codable & Sendable>(_ tool: Tool, _ args: Args, tenant: Tenant, requestID: String,
-                                       deadline: Duration,
+                                       deadline: Duration, client: (any Channel)? = nil,
                                        onChunk: (WorkerConnection.Event) async throws -> Void = { _ in }) async throws -> [UInt8] {
         let process = try await manager.acquire(tenant)
         defer { Task { await manager.release(tenant.id) } }
-        let (id, events) = try process.connection.call(tool, args, requestID: requestID)
+        let id: UInt32, events: AsyncStream<WorkerConnection.Event>
+        do {
+            (id, events) = try process.connection.call(tool, args, requestID: requestID)
+        } catch let reply as ErrorReply {
+            throw Self.stopError(process, tenantID: tenant.id) ?? Self.apiError(reply, tenantID: tenant.id)
+        }
         let watchdog = Task {
-            try await Task.sleep(for: deadline)
+            let end = ContinuousClock.now + deadline
+            // A client that went away cancels its call: its jail ends and the worker's slot is free again.
+            while ContinuousClock.now < end {
+                try await Task.sleep(for: client == nil ? deadline : min(Self.clientCheck, end - ContinuousClock.now))
+                if let client, !client.isActive { break }
+            }
             process.connection.cancel(id)
         }
         defer { watchdog.cancel() }
         do {
             for await event in events {
                 switch event {
-                case .result(let payload): return payload
-                case .failure(let reply): throw Self.apiError(reply, tenantID: tenant.id)
+                case .result(let payload):
+                    if let error = Self.stopError(process, tenantID: tenant.id), Self.wasCutShort(payload) { throw error }
+                    return payload
+                case .failure(let reply):
+                    if reply == WorkerConnection.workerStopped, let error = Self.stopError(process, tenantID: tenant.id) { throw error }
+                    throw Self.apiError(reply, tenantID: tenant.id)
                 case .stdout, .stderr: try await onChunk(event)
                 }
             }
@@ -35,7 +54,7 @@ struct WorkerCall {
             process.connection.cancel(id)
             throw error
         }
-        throw Self.apiError(WorkerConnection.workerStopped, tenantID: tenant.id)
+        throw Self.stopError(process, tenantID: tenant.id) ?? Self.apiError(WorkerConnection.workerStopped, tenantID: tenant.id)
     }
 
     static func apiError(_ reply: ErrorReply, tenantID: String) -> APIError {
@@ -46,5 +65,28 @@ struct WorkerCall {
         let status = HTTPResponse.Status(code: reply.code.httpStatus)
         let field = reply.field.map { " (field \($0))" } ?? ""
         return APIError(status, code: reply.code.rawValue, message: reply.message + field)
+    }
+
+    /// The answer for a call whose worker was stopped because its tenant was
+    /// suspended or deleted: the one a new call of that tenant gets.
+    static func stopError(_ process: WorkerProcess, tenantID: String) -> APIError? {
+        switch process.stopReason {
+        case .tenant(.suspended):
+            return APIError.forbidden(code: "tenant_suspended",
+                                      "tenant \(tenantID) was suspended during the call, which was stopped; ask the operator to resume it")
+        case .tenant(.deleted):
+            return APIError.unauthenticated("tenant \(tenantID) was deleted during the call, which was stopped")
+        default:
+            return nil
+        }
+    }
+
+    /// Whether an exec result says the code was killed (as a stopped worker's calls are).
+    static func wasCutShort(_ payload: [UInt8]) -> Bool {
+        (try? WireJSON.decode(ResultStatus.self, from: payload))?.status == "signaled"
+    }
+
+    private struct ResultStatus: Decodable {
+        var status: String?
     }
 }

@@ -106,6 +106,9 @@ final class WorkerConnection: Sendable {
 
     var openCalls: Int { state.withLock { $0.calls.count } }
 
+    /// True once the worker's end has closed: no call can go through any more.
+    var isClosed: Bool { state.withLock { $0.closed } }
+
     private func failAll() {
         let open = state.withLock { s -> [AsyncStream<Event>.Continuation] in
             s.closed = true

@@ -52,13 +52,20 @@ public actor WorkerManager {
     private let layout: StateLayout
     private let logger: Logger
     private var reaper: Task<Void, Never>?
+    /// Removes the tenant cgroups when this daemon ends, even by kill -9.
+    private let janitor: CgroupJanitor?
 
     init(settings: WorkerSettings, jail: Jail, layout: StateLayout, logger: Logger) {
         self.settings = settings
         self.jail = jail
         self.layout = layout
         self.logger = logger
-        if settings.rootMode, let host = jail.cgroups?.host { TenantCgroup.sweep(host: host, scope: settings.cgroupScope) }
+        if settings.rootMode, let host = jail.cgroups?.host {
+            janitor = TenantCgroup.startJanitor(host: host, scope: settings.cgroupScope,
+                                                lockPath: layout.root + "/cgroup-janitor.lock", logger: logger)
+        } else {
+            janitor = nil
+        }
     }
 
     /// Stops workers that had no call for the idle time; runs until cancelled.
@@ -101,11 +108,12 @@ public actor WorkerManager {
     }
 
     private func ensureRunning(_ tenant: Tenant) async throws -> WorkerProcess {
-        // A worker asked to stop (restart, idle, suspend) takes no new calls: wait
-        // for it to end (at most its grace), then start a fresh one. The two never
+        // A worker asked to stop (restart, idle, suspend), or one whose socket has
+        // closed (it died), takes no new calls: wait for it to end (at most its
+        // grace) and its cgroup to go, then start a fresh one. The two never
         // overlap, since they share the tenant's cgroup.
         let deadline = Date().addingTimeInterval(5)
-        while let process = slots[tenant.id]?.process, process.isStopping, Date() < deadline {
+        while let process = slots[tenant.id]?.process, process.isStopping || process.connection.isClosed, Date() < deadline {
             try await Task.sleep(for: .milliseconds(20))
         }
         if let process = slots[tenant.id]?.process { return process }
@@ -171,7 +179,6 @@ public actor WorkerManager {
         guard var slot = slots[tenantID], let process = slot.process else { return }
         slot.process = nil
         slots[tenantID] = slot
-        if settings.rootMode, let host = jail.cgroups?.host { TenantCgroup(host: host, scope: settings.cgroupScope, tenantID: tenantID).remove() }
         if process.isStopping {
             logger.info("worker stopped", metadata: ["tenant_id": "\(tenantID)"])
             return
@@ -182,9 +189,10 @@ public actor WorkerManager {
         recordCrash(tenantID, reason: reason)
     }
 
-    /// Stops the tenant's worker (suspend, delete, idle, shutdown).
-    func stop(_ tenantID: String, graceMs: Int = 2000) {
-        slots[tenantID]?.process?.stop(graceMs: graceMs)
+    /// Stops the tenant's worker (suspend, delete, idle, shutdown). With the
+    /// tenant's new status, calls cut short answer as that tenant's new calls do.
+    func stop(_ tenantID: String, graceMs: Int = 2000, tenantStatus: TenantStatus? = nil) {
+        slots[tenantID]?.process?.stop(graceMs: graceMs, reason: tenantStatus.map { .tenant($0) } ?? .requested)
     }
 
     /// Kills the tenant's worker at once. False when none runs.
@@ -233,5 +241,8 @@ public actor WorkerManager {
         for slot in slots.values { slot.process?.stop(graceMs: graceMs) }
         let deadline = Date().addingTimeInterval(Double(graceMs) / 1000 + 2)
         while running > 0 && Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        // Whatever the stopped workers left goes now, not only when the process ends.
+        let janitor = self.janitor
+        _ = try? await BlockingWork.run("cgroup-janitor") { janitor?.finish() }
     }
 }

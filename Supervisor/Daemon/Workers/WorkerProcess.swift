@@ -13,7 +13,14 @@ final class WorkerProcess: Sendable {
     let cancellation: JailCancellation
     let startedAt: Date
     let reply: HelloReply
-    private let stopping = Mutex(false)
+    private let stopping = Mutex<StopReason?>(nil)
+
+    /// Why the supervisor stopped a worker. Calls it cuts short because the
+    /// tenant was suspended or deleted answer as a new call of that tenant would.
+    enum StopReason: Sendable, Equatable {
+        case requested
+        case tenant(TenantStatus)
+    }
 
     private init(tenantID: String, connection: WorkerConnection, cancellation: JailCancellation, reply: HelloReply) {
         self.tenantID = tenantID
@@ -24,7 +31,9 @@ final class WorkerProcess: Sendable {
     }
 
     /// True once the supervisor asked it to stop (an exit then is not a crash).
-    var isStopping: Bool { stopping.withLock { $0 } }
+    var isStopping: Bool { stopReason != nil }
+
+    var stopReason: StopReason? { stopping.withLock { $0 } }
 
     /// Starts the worker in the tenant's jail and completes the handshake.
     /// `onExit` runs once, on the jail's thread, when the worker has ended.
@@ -35,7 +44,16 @@ final class WorkerProcess: Sendable {
             throw POSIXFailure("socketpair for the worker")
         }
         let (ours, theirs) = (pair[0], pair[1])
-        let config = try jailConfig(tenant: tenant, workspace: workspace, settings: settings, jail: jail, socket: theirs)
+        let cgroup = settings.rootMode ? jail.cgroups.map { TenantCgroup(host: $0.host, scope: settings.cgroupScope, tenantID: tenant.id) } : nil
+        let config: JailConfig
+        do {
+            config = try jailConfig(tenant: tenant, workspace: workspace, settings: settings, cgroup: cgroup, socket: theirs)
+        } catch {
+            cgroup?.remove()
+            Glibc.close(ours)
+            Glibc.close(theirs)
+            throw error
+        }
         let cancellation = JailCancellation()
         let connection = WorkerConnection(fd: ours)
         let theirsOpen = Mutex(true)
@@ -44,6 +62,7 @@ final class WorkerProcess: Sendable {
                 if open { Glibc.close(theirs); open = false }
             }
         }
+        let ended = DispatchSemaphore(value: 0)
 
         let thread = Thread {
             let outcome = jail.run(config, stdin: .null, keepOutput: false, cancellation: cancellation) { stream, chunk in
@@ -52,8 +71,12 @@ final class WorkerProcess: Sendable {
             }
             closeTheirs()
             connection.close()
+            // The tenant cgroup goes with its worker, however the worker ended
+            // (stopped, crashed, or failed before it finished its handshake).
+            cgroup?.remove()
             onExit(outcome.result)
             Glibc.close(ours)
+            ended.signal()
         }
         thread.name = "worker-jail"
         thread.start()
@@ -67,6 +90,11 @@ final class WorkerProcess: Sendable {
                                                    execProfile: settings.execProfile, workspace: "/workspace"))
         } catch {
             cancellation.cancel()
+            // Wait until the jail is gone and its cgroup removed: a retry must
+            // not meet the remains of this attempt.
+            if ended.wait(timeout: .now() + 10) == .timedOut {
+                logger.error("a worker that failed its handshake did not end", metadata: ["tenant_id": "\(tenant.id)"])
+            }
             throw error
         }
         var none = timeval(tv_sec: 0, tv_usec: 0)
@@ -81,7 +109,7 @@ final class WorkerProcess: Sendable {
 
     /// The tenant jail: the tenant's id range, every namespace, loopback only,
     /// the tenant cgroup (delegated), the workspace, and the worker profile.
-    private static func jailConfig(tenant: Tenant, workspace: String, settings: WorkerSettings, jail: Jail,
+    private static func jailConfig(tenant: Tenant, workspace: String, settings: WorkerSettings, cgroup: TenantCgroup?,
                                    socket: Int32) throws -> JailConfig {
         var c = JailConfig(command: WorkerSettings.binaryInJail)
         c.hostname = "warden-" + tenant.id
@@ -100,8 +128,7 @@ final class WorkerProcess: Sendable {
                           outputBytes: 1 << 20, openFiles: 4096)
         if settings.rootMode {
             c.identity = .range(base: UInt32(tenant.hostIDBase), count: UInt32(tenant.hostIDCount))
-            if let host = jail.cgroups?.host {
-                let cgroup = TenantCgroup(host: host, scope: settings.cgroupScope, tenantID: tenant.id)
+            if let cgroup {
                 try cgroup.prepare(owner: UInt32(tenant.hostIDBase))
                 c.cgroupName = cgroup.name
                 c.binds += cgroup.binds
@@ -113,8 +140,11 @@ final class WorkerProcess: Sendable {
     }
 
     /// Asks the worker to finish and exit; kills its jail after the grace.
-    func stop(graceMs: Int = 2000) {
-        stopping.withLock { $0 = true }
+    func stop(graceMs: Int = 2000, reason: StopReason = .requested) {
+        stopping.withLock { current in
+            // A tenant's suspension outranks a stop already under way (idle, restart).
+            if current == nil || reason != .requested { current = reason }
+        }
         connection.shutdown(graceMs: graceMs)
         let cancellation = self.cancellation
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(graceMs + 1000)) { cancellation.cancel() }
@@ -122,7 +152,7 @@ final class WorkerProcess: Sendable {
 
     /// Kills the worker's jail at once.
     func kill() {
-        stopping.withLock { $0 = true }
+        stopping.withLock { $0 = $0 ?? .requested }
         cancellation.cancel()
     }
 }
