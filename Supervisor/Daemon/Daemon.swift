@@ -129,6 +129,8 @@ public final class Daemon: Sendable {
             unlink(layout.adminSocket)
             lock.release()
         }
+        let meter = decisions.meter
+        await workers.setCapsProvider { tenant in await meter.caps(for: tenant) }
         await decisions.meter.reconcile()
         await decisions.approvals.failInterrupted()
         do {

@@ -260,4 +260,29 @@ struct QuotaTests {
             #expect(bad.status != 0)
         }
     }
+
+    @Test(.enabled(if: geteuid() == 0, "tenant cgroups need root"))
+    func thePlanCapsTheTenantsWholeJail() async throws {
+        try await withLiveDaemon { daemon in
+            _ = try await daemon.admin.createPlan(Plan(name: "tiny", tools: ["exec"], network: false, limits: [
+                "tenant.memory_mb": Limit(96), "tenant.pids": Limit(48), "call.memory_mb": Limit(512)]))
+            let (tenant, token) = try await daemon.tenantWithKey("tiny", plan: "tiny")
+            #expect(try await daemon.exec(token, ["language": "bash", "code": "true"]).status == 200)
+            let cgroups = Live.tenantCgroups([tenant.id])
+            let memory = cgroups.compactMap { dir in
+                ["memory.max", "memory.limit_in_bytes"].lazy.compactMap {
+                    try? String(contentsOfFile: "\(dir)/\($0)", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                }.first
+            }
+            let pids = cgroups.compactMap { try? String(contentsOfFile: "\($0)/pids.max", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) }
+            #expect(memory.contains(String(96 << 20)), "tenant memory limits: \(memory) in \(cgroups)")
+            #expect(pids.contains("48"), "tenant pids limits: \(pids)")
+
+            // A call allowed 512 MiB by itself still cannot take more than the tenant's 96.
+            let hog = try await daemon.exec(token, ["language": "python", "memory_mb": 512,
+                                                    "code": "x = bytearray(300 * 1024 * 1024)\nprint('allocated')"])
+            #expect(hog.status == 200 || hog.status == 503, "\(String(decoding: hog.body, as: UTF8.self))")
+            #expect(hog.json?["stdout"] as? String != "allocated\n", "the tenant cap must stop it")
+        }
+    }
 }

@@ -36,6 +36,13 @@ final class Meter: Sendable {
         return EffectiveLimits(plan: plan, overrides: try await store.tenantLimits(tenantID: tenant.id))
     }
 
+    /// The plan's caps of the tenant's jail; none when the store cannot say (the server's defaults apply).
+    func caps(for tenant: Tenant) async -> TenantCaps {
+        guard let limits = try? await limits(for: tenant) else { return TenantCaps() }
+        return TenantCaps(memoryMB: limits.ceiling(Metric.tenantMemoryMB).map { max(64, $0) },
+                          pids: limits.ceiling(Metric.tenantPids).map { max(16, $0) })
+    }
+
     /// Every counter and gauge of the tenant now, as the policy input's `usage`.
     func usage(of tenant: Tenant, limits: EffectiveLimits) async throws -> [String: Value] {
         let at = now()

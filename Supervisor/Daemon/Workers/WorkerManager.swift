@@ -48,6 +48,8 @@ public actor WorkerManager {
 
     private var slots: [String: Slot] = [:]
     private let settings: WorkerSettings
+    /// The tenant's plan caps for its cgroup (memory, processes), read when its worker starts.
+    private var capsProvider: (@Sendable (Tenant) async -> TenantCaps)?
     private let jail: Jail
     private let layout: StateLayout
     private let logger: Logger
@@ -81,6 +83,10 @@ public actor WorkerManager {
 
     var running: Int { slots.values.filter { $0.process != nil }.count }
     var degraded: Int { slots.values.filter { ($0.degradedUntil ?? .distantPast) > Date() }.count }
+
+    func setCapsProvider(_ provider: @escaping @Sendable (Tenant) async -> TenantCaps) {
+        capsProvider = provider
+    }
 
     /// The tenant's worker, started if needed; pair with `release`.
     func acquire(_ tenant: Tenant) async throws -> WorkerProcess {
@@ -122,7 +128,13 @@ public actor WorkerManager {
         if let process = slots[tenant.id]?.process { return process }
         if let starting = slots[tenant.id]?.starting { return try await starting.value }
 
-        let settings = self.settings, jail = self.jail, logger = self.logger
+        var planned = self.settings
+        if let caps = await capsProvider?(tenant) {
+            // The plan's caps replace the server's defaults for this tenant.
+            if let memory = caps.memoryMB { planned.tenantMemoryBytes = memory << 20 }
+            if let pids = caps.pids { planned.tenantPids = pids }
+        }
+        let settings = planned, jail = self.jail, logger = self.logger
         let workspace = layout.workspace(tenant.id)
         let task = Task<WorkerProcess, any Error> {
             try await BlockingWork.run("worker-start") {
@@ -245,4 +257,10 @@ public actor WorkerManager {
         let janitor = self.janitor
         _ = try? await BlockingWork.run("cgroup-janitor") { janitor?.finish() }
     }
+}
+
+/// What a plan caps for a tenant's whole jail (worker and every call in it).
+struct TenantCaps: Sendable, Equatable {
+    var memoryMB: Int?
+    var pids: Int?
 }
