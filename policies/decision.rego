@@ -9,6 +9,7 @@ decision := {
 	"allow": count(deny) == 0,
 	"deny": sort([msg | some msg in deny]),
 	"require_approval": needs_approval,
+	"approval_reasons": sort([msg | some msg in approval_reasons]),
 }
 
 # Approval matters only for calls the rules would otherwise allow.
@@ -52,10 +53,15 @@ deny contains msg if {
 	msg := sprintf("host %s is private, link-local or metadata", [host])
 }
 
-require_approval if input.tool in plan.approval_tools
+require_approval if count(approval_reasons) > 0
+
+approval_reasons contains msg if {
+	input.tool in plan.approval_tools
+	msg := sprintf("%s calls need an operator's approval on plan %s", [input.tool, input.tenant.plan])
+}
 
 # Shell access with the network on is risky enough for a human to look first.
-require_approval if {
+approval_reasons contains "exec with the network on needs an operator's approval below the pro plan" if {
 	input.tool == "exec"
 	input.args.network == true
 	input.tenant.plan != "pro"

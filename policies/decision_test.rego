@@ -59,6 +59,7 @@ test_plan_approval_tools_hold_calls if {
 	d := warden.decision with input as call("pro", "files.delete", {"path": "a.txt"}) with data.plans as plans
 	d.allow
 	d.require_approval
+	d.approval_reasons == ["files.delete calls need an operator's approval on plan pro"]
 }
 
 test_denied_calls_never_ask_for_approval if {

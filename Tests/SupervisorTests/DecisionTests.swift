@@ -69,6 +69,7 @@ struct DecisionTests {
             let id = try #require(held.json?["approval_id"] as? String)
             #expect(held.header("Location") == "/v1/approvals/\(id)")
             #expect(held.json?["status"] as? String == "pending")
+            #expect(held.json?["reasons"] as? [String] == ["exec calls need an operator's approval on plan pro"])
             #expect(try await daemon.workerPID(tenant.id) == nil, "nothing runs before the decision")
 
             // Only the tenant itself sees it.

@@ -18,7 +18,8 @@ public struct Decision: Sendable, Equatable {
         self.reasons = reasons
     }
 
-    /// Reads `{"allow": bool, "deny": [messages], "require_approval": bool}`;
+    /// Reads `{"allow": bool, "deny": [messages], "require_approval": bool}`
+    /// (and `approval_reasons`, shown to the operator, when the policy gives them);
     /// anything else is an error, and so a deny.
     init(_ value: Value) {
         guard case .object(let object) = value, case .bool(let allow)? = object[string: "allow"] else {
@@ -34,7 +35,13 @@ public struct Decision: Sendable, Equatable {
         if !allow || !messages.isEmpty {
             self.init(outcome: .deny, reasons: messages.isEmpty ? ["the policy does not allow this call"] : messages)
         } else if object[string: "require_approval"] == .bool(true) {
-            self.init(outcome: .approvalRequired, reasons: ["the policy requires a person to approve this call"])
+            var why: [String] = []
+            switch object[string: "approval_reasons"] {
+            case .array(let items)?: why = items.map(Self.message)
+            case .set(let items)?: why = items.map(Self.message)
+            default: break
+            }
+            self.init(outcome: .approvalRequired, reasons: why.isEmpty ? ["the policy requires a person to approve this call"] : why)
         } else {
             self.init(outcome: .allow, reasons: [])
         }
