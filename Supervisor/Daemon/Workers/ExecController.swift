@@ -102,13 +102,21 @@ struct ExecController {
         })
     }
 
-    /// The worker's result with the request id added.
+    /// The worker's result with the request id added: written in before the
+    /// object's closing brace, because decoding and encoding the whole result
+    /// again cost a quarter of a millisecond per call.
     static func withRequestID(_ payload: [UInt8], _ requestID: String) throws -> Data {
-        guard var object = try JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any] else {
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }
+        guard let open = payload.firstIndex(where: { !isSpace($0) }), payload[open] == UInt8(ascii: "{"),
+              let close = payload.lastIndex(where: { !isSpace($0) }), close > open, payload[close] == UInt8(ascii: "}") else {
             throw APIError(.internalServerError, code: "internal", message: "the worker sent a result that is not an object")
         }
-        object["request_id"] = requestID
-        return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        let isEmpty = !payload[(open + 1)..<close].contains { !isSpace($0) }
+        var result = Data(payload[open..<close])
+        result.append(contentsOf: Array((isEmpty ? "" : ",").utf8) + Array("\"request_id\":".utf8))
+        result.append(try JSONEncoder().encode(requestID))
+        result.append(UInt8(ascii: "}"))
+        return result
     }
 
     /// A server-sent event carrying an output chunk as text (or base64 when not UTF-8).
