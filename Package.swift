@@ -69,8 +69,11 @@ let package = Package(
         // The per-tenant worker: serves the protocol, runs each tool call in a nested jail.
         .executableTarget(name: "warden-worker", dependencies: ["Sandbox", "WorkerProtocol", "CWorker"],
                           path: "Worker/Worker",
+                          // -z now: jail children call libc functions the worker never calls itself,
+                          // and lazy binding would resolve them again in every child.
                           // The static FoundationEssentials does not name the two libraries it needs.
-                          linkerSettings: [.unsafeFlags(["-static-stdlib"]), .linkedLibrary("_FoundationCollections"),
+                          linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-z", "-Xlinker", "now"]),
+                                           .linkedLibrary("_FoundationCollections"),
                                            .linkedLibrary("_FoundationCShims")]),
 
         .executableTarget(name: "warden",

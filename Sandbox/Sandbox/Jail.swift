@@ -65,8 +65,10 @@ public final class Jail: Sendable {
         let identity = try IdentityPlan.make(for: config, isRoot: facts.isRoot)
 
         let slot = try cgroupSlot(for: config)
+        // Set when the init, still exiting, goes to the reaper, which gives the slot back later.
+        var handedOff = false
         defer {
-            if let slot {
+            if let slot, !handedOff {
                 if config.cgroupName == nil { cgroups?.release(slot) } else { slot.close() }
             }
         }
@@ -116,7 +118,9 @@ public final class Jail: Sendable {
         c.cwd = UnsafePointer(arena.string(config.workingDirectory))
         c.hostname = UnsafePointer(arena.string(config.hostname))
         c.staging_dir = UnsafePointer(arena.string("/tmp"))
-        c.root_options = UnsafePointer(arena.string("size=1m,mode=0755"))
+        // The root holds the generated /etc and the config's files; nothing else writes to it.
+        let rootBytes = (1 << 20) + config.files.reduce(0) { $0 + $1.contents.count }
+        c.root_options = UnsafePointer(arena.string("size=\(rootBytes),mode=0755"))
         c.root_readonly = 1
         c.mounts = UnsafePointer(arena.array(mounts))
         c.n_mounts = mounts.count
@@ -152,8 +156,10 @@ public final class Jail: Sendable {
         rlimits.removeAll()
 
         var spawned = wd_spawned()
-        var rc: Int32 = 0
-        SpawnThread.shared.perform { rc = wd_spawn(&c, &spawned) }
+        // Cloned from this thread, which waits here until the jail has ended:
+        // the parent-death signal (sent when the cloning *thread* exits) cannot
+        // fire early, and no hop to another thread delays the start.
+        let rc = wd_spawn(&c, &spawned)
         withExtendedLifetime(arena) {}
         if rc != 0 {
             let message = withUnsafeBytes(of: spawned.error) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
@@ -168,20 +174,34 @@ public final class Jail: Sendable {
         if case .fileDescriptor = stdin {} else { fds.close(stdinFd) }
         fds.adopt(spawned.pidfd)
         fds.adopt(spawned.report_fd)
-        cancellation?.attach(spawned.pidfd)
+        cancellation?.attach(spawned.pidfd, pid: spawned.pid)
         defer { cancellation?.detach() }
 
-        // The supervision closes the stdin writer (the payload's EOF) itself.
-        var watch = Supervision(pidfd: spawned.pidfd, stdout: outRead, stderr: errRead,
+        // The supervision closes the stdin writer (the payload's EOF) itself. The run
+        // has ended when init reports (or, killed, closes its end of the report pipe).
+        var watch = Supervision(pidfd: spawned.pidfd, ended: spawned.report_fd, stdout: outRead, stderr: errRead,
                                 stdinWriter: fds.take(stdinWriter),
                                 limits: config.limits, slot: slot, start: start, keepOutput: keepOutput)
         if case .bytes(let data) = stdin { watch.pendingInput = data }
         watch.run(onOutput: onOutput)
 
         let report = readReport(spawned.report_fd)
-        _ = wd_reap(spawned.pid)
         let wallMs = Clock.elapsedMs(since: start)
         let usage = slot?.usage()
+        // Init has reaped every process of the jail before it reported; its own
+        // exit need not hold the result. A named cgroup is the caller's to
+        // remove once this returns, so its init is waited for.
+        let pooled = slot == nil || config.cgroupName == nil
+        if pooled, wd_pidfd_wait(spawned.pidfd, 0) == 0, let reaper = JailReaper.shared {
+            cancellation?.detach()
+            handedOff = true
+            let pool = cgroups
+            reaper.reap(pid: spawned.pid, pidfd: fds.take(spawned.pidfd)) {
+                if let slot { pool?.release(slot) }
+            }
+        } else {
+            _ = wd_reap(spawned.pid)
+        }
         var result = ResultBuilder(report: report, usage: usage, watch: watch, wallMs: wallMs,
                                    cgroupCPU: slot?.accountsCPU ?? false).build()
         result.setupMs = setupMs

@@ -24,10 +24,7 @@ public final class JailCancellation: Sendable {
         }
     }
 
-    func attach(_ pidfd: Int32) {
-        let pid = HostFile.readString("/proc/self/fdinfo/\(pidfd)")?
-            .split(separator: "\n").first { $0.hasPrefix("Pid:") }
-            .flatMap { Int32(String($0.dropFirst(4)).trimmingCharacters(in: " \t")) }
+    func attach(_ pidfd: Int32, pid: Int32) {
         state.withLock { s in
             s.pidfd = pidfd
             s.pid = pid

@@ -1,4 +1,5 @@
 import CSandbox
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -46,15 +47,12 @@ enum MountFlag {
 /// a private /tmp, then the caller's binds. Nothing else of the host shows.
 enum RootLayout {
     static func steps(for config: JailConfig) throws(SandboxError) -> [MountStep] {
-        var steps: [MountStep] = []
-        for dir in config.systemDirectories {
-            if let link = HostFile.symlinkTarget(dir) {
-                steps.append(MountStep(kind: Int32(WD_MOUNT_SYMLINK.rawValue), target: dir, data: Array(link.utf8)))
-            } else if HostFile.isDirectory(dir) {
-                steps.append(bind(dir, at: dir, writable: false))
-            }
-        }
+        var steps = systemSteps(config.systemDirectories)
         steps += etc(config)
+        for file in config.files {
+            try validate(file, in: config)
+            steps.append(MountStep(kind: Int32(WD_MOUNT_FILE.rawValue), target: file.path, mode: file.mode, data: file.contents))
+        }
         steps += dev(config)
         steps.append(MountStep(kind: Int32(WD_MOUNT_PROC.rawValue), target: "/proc"))
         steps.append(MountStep(kind: Int32(WD_MOUNT_TMPFS.rawValue), target: "/tmp",
@@ -65,6 +63,40 @@ enum RootLayout {
             steps.append(bind(b.source, at: b.target, writable: b.writable))
         }
         return steps
+    }
+
+    /// What the host has at the system paths a root mirrors, looked at once per
+    /// process and list (about 70 stat calls a jail otherwise): these paths do
+    /// not change while Warden runs; a new one shows after a restart.
+    private static let hostSteps = Mutex<[[String]: [MountStep]]>([:])
+
+    private static func cached(_ key: [String], _ make: () -> [MountStep]) -> [MountStep] {
+        if let hit = hostSteps.withLock({ $0[key] }) { return hit }
+        let steps = make()
+        hostSteps.withLock { $0[key] = steps }
+        return steps
+    }
+
+    private static func systemSteps(_ directories: [String]) -> [MountStep] {
+        cached(["system"] + directories) {
+            directories.compactMap { dir in
+                if let link = HostFile.symlinkTarget(dir) {
+                    return MountStep(kind: Int32(WD_MOUNT_SYMLINK.rawValue), target: dir, data: Array(link.utf8))
+                }
+                return HostFile.isDirectory(dir) ? bind(dir, at: dir, writable: false) : nil
+            }
+        }
+    }
+
+    /// A file must land on the root's own tmpfs, not in (or under) another mount.
+    private static func validate(_ file: JailFile, in config: JailConfig) throws(SandboxError) {
+        guard file.path.hasPrefix("/"), file.path != "/", !file.path.split(separator: "/").contains("..") else {
+            throw SandboxError.invalidConfig("file path \(file.path) must be an absolute path below / without '..'")
+        }
+        let mounts = ["/dev", "/proc", "/tmp"] + config.systemDirectories + config.etcEntries + config.binds.map(\.target)
+        if let covering = mounts.first(where: { file.path == $0 || file.path.hasPrefix($0 + "/") }) {
+            throw SandboxError.invalidConfig("file \(file.path) would lie in the mount at \(covering); choose another path")
+        }
     }
 
     private static func validate(_ b: Bind) throws(SandboxError) {
@@ -105,11 +137,12 @@ enum RootLayout {
             file("/etc/hostname", config.hostname + "\n"),
             file("/etc/hosts", "127.0.0.1\tlocalhost \(config.hostname)\n::1\tlocalhost ip6-localhost ip6-loopback\n"),
         ]
-        for entry in config.etcEntries where HostFile.exists(entry) {
-            if let link = HostFile.symlinkTarget(entry), link.hasPrefix("/usr/") {
-                steps.append(MountStep(kind: Int32(WD_MOUNT_SYMLINK.rawValue), target: entry, data: Array(link.utf8)))
-            } else {
-                steps.append(bind(entry, at: entry, writable: false))
+        steps += cached(["etc"] + config.etcEntries) {
+            config.etcEntries.filter(HostFile.exists).map { entry in
+                if let link = HostFile.symlinkTarget(entry), link.hasPrefix("/usr/") {
+                    return MountStep(kind: Int32(WD_MOUNT_SYMLINK.rawValue), target: entry, data: Array(link.utf8))
+                }
+                return bind(entry, at: entry, writable: false)
             }
         }
         return steps
@@ -118,10 +151,12 @@ enum RootLayout {
     private static func dev(_ config: JailConfig) -> [MountStep] {
         var steps = [MountStep(kind: Int32(WD_MOUNT_TMPFS.rawValue), target: "/dev",
                                flags: MountFlag.noSuid | MountFlag.noExec, data: Array("size=64k,mode=0755".utf8))]
-        for node in ["null", "zero", "full", "random", "urandom"] {
-            var step = bind("/dev/" + node, at: "/dev/" + node, writable: true)
-            step.flags = MountFlag.locked(at: "/dev/" + node) | MountFlag.noSuid | MountFlag.noExec
-            steps.append(step)
+        steps += cached(["dev"]) {
+            ["null", "zero", "full", "random", "urandom"].map { node in
+                var step = bind("/dev/" + node, at: "/dev/" + node, writable: true)
+                step.flags = MountFlag.locked(at: "/dev/" + node) | MountFlag.noSuid | MountFlag.noExec
+                return step
+            }
         }
         let links = [("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                      ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")]

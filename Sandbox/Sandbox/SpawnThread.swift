@@ -2,9 +2,9 @@
 import Glibc
 #endif
 
-/// A thread that lives as long as the process and performs every clone.
-/// PR_SET_PDEATHSIG fires when the *thread* that cloned a child exits, so
-/// jails must not be cloned from pool threads that may retire.
+/// A thread that lives as long as the process, for work that changes the
+/// namespaces of the thread doing it (a network namespace being made) and
+/// must not happen on pool threads that may retire meanwhile.
 final class SpawnThread: @unchecked Sendable {
     static let shared = SpawnThread()
 

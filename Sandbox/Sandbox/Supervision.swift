@@ -12,6 +12,8 @@ struct Supervision {
     enum Kill: Equatable { case wall, cpu, output }
 
     let pidfd: Int32
+    /// Readable (or closed) once the jail has ended.
+    let ended: Int32
     var stdout: Int32
     var stderr: Int32
     var stdinWriter: Int32
@@ -31,9 +33,10 @@ struct Supervision {
     var stdoutTruncated: Bool { stdoutBytes > limits.outputBytes }
     var stderrTruncated: Bool { stderrBytes > limits.outputBytes }
 
-    init(pidfd: Int32, stdout: Int32, stderr: Int32, stdinWriter: Int32, limits: Limits,
+    init(pidfd: Int32, ended: Int32, stdout: Int32, stderr: Int32, stdinWriter: Int32, limits: Limits,
          slot: CgroupSlot?, start: UInt64, keepOutput: Bool) {
         self.pidfd = pidfd
+        self.ended = ended
         self.stdout = stdout
         self.stderr = stderr
         self.stdinWriter = stdinWriter
@@ -56,7 +59,7 @@ struct Supervision {
             if timeout == 0 {
                 if enforceLimits(now: now) { timeout = 5 } else { timeout = checkInterval(now: Clock.now(), cores: cores) }
             }
-            var polls = [pollfd(fd: exited ? -1 : pidfd, events: Int16(POLLIN), revents: 0),
+            var polls = [pollfd(fd: exited ? -1 : ended, events: Int16(POLLIN), revents: 0),
                          pollfd(fd: stdout, events: Int16(POLLIN), revents: 0),
                          pollfd(fd: stderr, events: Int16(POLLIN), revents: 0),
                          pollfd(fd: stdinWriter, events: Int16(POLLOUT), revents: 0)]

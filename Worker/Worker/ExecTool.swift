@@ -1,18 +1,17 @@
 import Sandbox
 import WorkerProtocol
 
-/// The `exec` tool: the call's files into the workspace, its code into a
-/// private directory, then the interpreter in a fresh nested tool jail.
+/// The `exec` tool: the call's files into the workspace, then the interpreter
+/// in a fresh nested tool jail whose read-only root holds the code.
 final class ExecTool: Sendable {
     private let jail: Jail
     private let seccomp: SeccompProgram
     private let workspace: Workspace
     private let socket: FrameSocket
-    private let codeDirectories: CodeDirectories
     private let identity = ToolIdentity.choose(payloadID: ExecTool.payloadID, wanted: ExecTool.nestedIDs)
 
     /// Where the tool jail sees the call's code (read-only) and the workspace (read-write).
-    static let codeMount = "/code"
+    static let codeDirectory = "/code"
     static let workspaceMount = "/workspace"
     /// The one unprivileged id tenant code runs as (also the owner of workspace files).
     static let payloadID: UInt32 = 1000
@@ -20,12 +19,11 @@ final class ExecTool: Sendable {
     static let nestedIDs: UInt32 = 65536
     static let pidsPerCall = 128
 
-    init(jail: Jail, seccomp: SeccompProgram, workspace: Workspace, socket: FrameSocket, codeDirectories: CodeDirectories) {
+    init(jail: Jail, seccomp: SeccompProgram, workspace: Workspace, socket: FrameSocket) {
         self.jail = jail
         self.seccomp = seccomp
         self.workspace = workspace
         self.socket = socket
-        self.codeDirectories = codeDirectories
     }
 
     func run(_ args: ExecArgs, callID: UInt32, cancellation: JailCancellation) throws(ErrorReply) -> Frame {
@@ -33,10 +31,7 @@ final class ExecTool: Sendable {
         for file in plan.files {
             _ = try workspace.write(file.path, bytes: file.bytes, append: false)
         }
-        let codeDirectory = try codeDirectories.create(name: plan.language.scriptName, code: plan.code)
-        defer { codeDirectories.remove(codeDirectory) }
-
-        let config = configuration(plan, codeDirectory: codeDirectory)
+        let config = configuration(plan)
         let input: JailInput = plan.stdin.isEmpty ? .null : .bytes(plan.stdin)
         let outcome: JailOutcome
         if plan.stream {
@@ -65,15 +60,14 @@ final class ExecTool: Sendable {
         return try ExecResultFrame.make(outcome, streamed: plan.stream, callID: callID)
     }
 
-    private func configuration(_ plan: ExecPlan, codeDirectory: String) -> JailConfig {
-        var config = JailConfig(command: plan.language.command,
-                                arguments: ["\(Self.codeMount)/\(plan.language.scriptName)"] + plan.arguments)
+    private func configuration(_ plan: ExecPlan) -> JailConfig {
+        let script = "\(Self.codeDirectory)/\(plan.language.scriptName)"
+        var config = JailConfig(command: plan.language.command, arguments: [script] + plan.arguments)
         config.environment.merge(plan.language.environment) { _, new in new }
         config.workingDirectory = Self.workspaceMount
-        config.binds = [
-            Bind(source: workspace.path, target: Self.workspaceMount, writable: true),
-            Bind(source: codeDirectory, target: Self.codeMount, writable: false),
-        ]
+        config.binds = [Bind(source: workspace.path, target: Self.workspaceMount, writable: true)]
+        // The code is written straight into the jail's root: no host file to make, bind and remove.
+        config.files = [JailFile(path: script, contents: Array(plan.code.utf8), mode: 0o444)]
         config.network = .inherit
         config.identity = identity
         config.uid = Self.payloadID

@@ -29,8 +29,7 @@ final class ToolRunner: Sendable {
         } catch {
             throw ErrorReply(.internal, "the worker could not set up its jail: \(error)")
         }
-        exec = ExecTool(jail: jail, seccomp: program, workspace: workspace, socket: socket,
-                        codeDirectories: CodeDirectories(root: "/tmp/warden-calls"))
+        exec = ExecTool(jail: jail, seccomp: program, workspace: workspace, socket: socket)
         files = FilesTool(workspace: workspace, socket: socket)
     }
 

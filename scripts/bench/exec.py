@@ -5,7 +5,8 @@ Starts `warden serve` on a temporary state directory (loopback only), creates
 tenants and keys through the admin CLI, then measures in one run:
 
   overhead    python `pass` through a warm worker vs bare `python3 -c pass`
-              (shuffled, alternating), medians and the difference
+              (shuffled, alternating), medians and the difference; with
+              --baseline, an earlier build's daemon is measured in the same rounds
   cold        first call of a fresh tenant (worker start + call)
   throughput  `true` in bash spread over --tenants tenants from --clients
               client threads for --seconds: calls/s, p50, p99
@@ -14,6 +15,7 @@ tenants and keys through the admin CLI, then measures in one run:
 
 Usage: scripts/bench/exec.py [--warden .build/release/warden] [--tenants 100]
        [--clients 16] [--seconds 15] [--rounds 200] [--idle-tenants 1000] [--json]
+       [--baseline /path/to/earlier/warden]
 """
 import argparse
 import http.client
@@ -61,7 +63,8 @@ class Daemon:
         return json.loads(out)
 
     def tenant_with_key(self, name):
-        self.admin("tenant", "create", name)
+        # pro: its quotas leave room for a benchmark's thousands of calls.
+        self.admin("tenant", "create", name, "--plan", "pro")
         return self.admin("key", "issue", name)["token"]
 
     def stop(self):
@@ -106,6 +109,14 @@ def pss_kb(pid):
     return 0
 
 
+def parent_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def processes_named(fragment):
     pids = []
     for p in os.listdir("/proc"):
@@ -130,11 +141,18 @@ def main():
     ap.add_argument("--idle-tenants", type=int, default=1000)
     ap.add_argument("--port", type=int, default=18480)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--baseline", help="an earlier build of warden (its warden-worker beside it), "
+                    "measured in the same overhead rounds")
     a = ap.parse_args()
     warden = os.path.abspath(a.warden)
     state = tempfile.mkdtemp(prefix="warden-bench-")
     os.chmod(state, 0o755)
     d = Daemon(warden, state, a.port)
+    base, base_state = None, None
+    if a.baseline:
+        base_state = tempfile.mkdtemp(prefix="warden-bench-base-")
+        os.chmod(base_state, 0o755)
+        base = Daemon(os.path.abspath(a.baseline), base_state, a.port + 1)
     out = {"load_before": os.getloadavg()[0]}
     try:
         keys = [d.tenant_with_key(f"bench{i}") for i in range(a.tenants)]
@@ -148,25 +166,40 @@ def main():
             cold.append(ns / 1e6)
         out["cold_first_call_ms"] = {"median": statistics.median(cold), "max": max(cold)}
 
-        # Overhead: warm worker vs bare python3, alternating in random order.
+        # Overhead: warm worker vs bare python3 (and the baseline's warm worker),
+        # alternating in random order.
         key = keys[0]
-        bare, through = [], []
+        runners = {"exec": (client, key)}
+        if base:
+            base_client = Client(a.port + 1)
+            runners["baseline"] = (base_client, base.tenant_with_key("base"))
+        times = {"bare": [], "exec": [], "baseline": []}
+        for _ in range(3):  # warm the workers
+            for c, k in runners.values():
+                c.exec(k, "python", "pass")
         for _ in range(a.rounds):
-            order = ["bare", "exec"]
+            order = ["bare"] + list(runners)
             random.shuffle(order)
             for which in order:
                 if which == "bare":
                     t0 = time.perf_counter_ns()
                     subprocess.run(["/usr/bin/python3", "-c", "pass"], check=True)
-                    bare.append((time.perf_counter_ns() - t0) / 1e6)
+                    times["bare"].append((time.perf_counter_ns() - t0) / 1e6)
                 else:
-                    ns, status, body = client.exec(key, "python", "pass")
+                    c, k = runners[which]
+                    ns, status, body = c.exec(k, "python", "pass")
                     assert status == 200, body
-                    through.append(ns / 1e6)
+                    times[which].append(ns / 1e6)
+        bare, through = times["bare"], times["exec"]
         out["overhead"] = {"bare_python_median_ms": statistics.median(bare),
                            "exec_python_median_ms": statistics.median(through),
                            "overhead_median_ms": statistics.median(through) - statistics.median(bare),
                            "exec_python_p99_ms": percentile(through, 99)}
+        if base:
+            out["overhead"]["baseline_exec_python_median_ms"] = statistics.median(times["baseline"])
+            out["overhead"]["baseline_overhead_median_ms"] = statistics.median(times["baseline"]) - statistics.median(bare)
+            base.stop()
+            base = None
 
         # Throughput: `true` spread over every tenant.
         for key in keys:  # warm every worker first
@@ -205,12 +238,17 @@ def main():
 
         # Memory: every worker is idle now.
         time.sleep(1)
-        workers = processes_named("/opt/warden/warden-worker")
-        per_worker = [pss_kb(p) for p in workers]
-        # Each worker's jail also has its init (a small copy of the supervisor's image).
-        inits = [int(open(f"/proc/{p}/stat").read().split()[3]) for p in workers]
-        per_init = [pss_kb(p) for p in inits]
+        # This daemon's workers only: each one's parent is its jail's init (a
+        # small copy of the supervisor's image), whose parent is the supervisor.
+        pairs = [(p, parent_of(p)) for p in processes_named("/opt/warden/warden-worker")]
+        pairs = [(p, init) for p, init in pairs if init and parent_of(init) == d.proc.pid]
+        per_worker = [pss_kb(p) for p, _ in pairs]
+        per_init = [pss_kb(init) for _, init in pairs]
+        workers = pairs
+        # The supervisor's cgroup janitor (one per daemon, as root).
+        janitors = [p for p in processes_named("warden cgroup janitor") if parent_of(p) == d.proc.pid]
         out["memory"] = {"idle_workers": len(workers),
+                         "janitor_pss_kb": sum(pss_kb(p) for p in janitors),
                          "worker_pss_median_kb": statistics.median(per_worker) if per_worker else None,
                          "jail_init_pss_median_kb": statistics.median(per_init) if per_init else None,
                          "supervisor_pss_kb_with_workers": pss_kb(d.proc.pid)}
@@ -222,6 +260,10 @@ def main():
     finally:
         d.stop()
         shutil.rmtree(state, ignore_errors=True)
+        if base:
+            base.stop()
+        if base_state:
+            shutil.rmtree(base_state, ignore_errors=True)
     out["load_after"] = os.getloadavg()[0]
     if a.json:
         print(json.dumps(out, indent=2))
@@ -229,11 +271,15 @@ def main():
     o, t, m, c = out["overhead"], out["throughput"], out["memory"], out["cold_first_call_ms"]
     print(f"exec python pass: median {o['exec_python_median_ms']:.2f} ms (p99 {o['exec_python_p99_ms']:.2f}), "
           f"bare python3 {o['bare_python_median_ms']:.2f} ms -> overhead {o['overhead_median_ms']:.2f} ms")
+    if "baseline_exec_python_median_ms" in o:
+        print(f"baseline ({a.baseline}) exec python pass: median {o['baseline_exec_python_median_ms']:.2f} ms "
+              f"-> overhead {o['baseline_overhead_median_ms']:.2f} ms (same rounds)")
     print(f"cold first call: median {c['median']:.1f} ms, max {c['max']:.1f} ms")
     print(f"throughput bash true over {t['tenants']} tenants, {t['clients']} clients: "
           f"{t['calls_per_second']:.0f} calls/s, p50 {t['p50_ms']:.1f} ms, p99 {t['p99_ms']:.1f} ms, errors {t['errors']}")
     print(f"idle worker Pss median {m['worker_pss_median_kb']} kB (+ jail init {m['jail_init_pss_median_kb']} kB) "
-          f"over {m['idle_workers']} workers; supervisor Pss {m['supervisor_pss_kb_with_workers']} kB with them, "
+          f"over {m['idle_workers']} workers; supervisor Pss {m['supervisor_pss_kb_with_workers']} kB with them "
+          f"(+ cgroup janitor {m['janitor_pss_kb']} kB), "
           f"{m['supervisor_pss_kb']} kB with {m['tenants']} tenants")
     print(f"load average before {out['load_before']:.1f}, after {out['load_after']:.1f}")
 

@@ -138,14 +138,29 @@ struct ExecController {
 
     static let idempotencyKey = HTTPFields.Element.Name("Idempotency-Key")!
 
-    /// The ledger's view of a finished exec: its status and measured figures.
+    /// The figures of a result the ledger keeps (the output itself is skipped).
+    struct ResultFigures: Decodable {
+        var status: String?
+        var cpuMs: Int64?
+        var wallMs: Int64?
+        var memoryPeakBytes: Int64?
+
+        enum CodingKeys: String, CodingKey {
+            case status
+            case cpuMs = "cpu_ms"
+            case wallMs = "wall_ms"
+            case memoryPeakBytes = "memory_peak_bytes"
+        }
+    }
+
+    /// The ledger's view of a finished exec: its status and measured figures;
+    /// bytes out are the size of the result sent.
     static func outcome(_ payload: [UInt8], response: Data?) -> Meter.Outcome {
-        let object = (try? JSONSerialization.jsonObject(with: Data(payload))) as? [String: Any] ?? [:]
-        func number(_ key: String) -> Int64 { (object[key] as? NSNumber)?.int64Value ?? 0 }
-        let output = ["stdout", "stderr"].reduce(Int64(0)) { $0 + Int64((object[$1] as? String)?.utf8.count ?? 0) }
-        return Meter.Outcome(status: object["status"] as? String ?? "ok", httpStatus: 200, ran: true,
-                             figures: CallFigures(cpuMs: number("cpu_ms"), wallMs: number("wall_ms"),
-                                                  memoryPeakBytes: number("memory_peak_bytes"), bytesOut: output),
+        let figures = try? JSONDecoder().decode(ResultFigures.self, from: Data(payload))
+        return Meter.Outcome(status: figures?.status ?? "ok", httpStatus: 200, ran: true,
+                             figures: CallFigures(cpuMs: figures?.cpuMs ?? 0, wallMs: figures?.wallMs ?? 0,
+                                                  memoryPeakBytes: figures?.memoryPeakBytes ?? 0,
+                                                  bytesOut: Int64(payload.count)),
                              response: response)
     }
 
@@ -164,13 +179,21 @@ struct ExecController {
         return out
     }
 
-    /// The worker's result with the request id added.
+    /// The worker's result with the request id added: written in before the
+    /// object's closing brace, because decoding and encoding the whole result
+    /// again cost a quarter of a millisecond per call.
     static func withRequestID(_ payload: [UInt8], _ requestID: String) throws -> Data {
-        guard var object = try JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any] else {
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }
+        guard let open = payload.firstIndex(where: { !isSpace($0) }), payload[open] == UInt8(ascii: "{"),
+              let close = payload.lastIndex(where: { !isSpace($0) }), close > open, payload[close] == UInt8(ascii: "}") else {
             throw APIError(.internalServerError, code: "internal", message: "the worker sent a result that is not an object")
         }
-        object["request_id"] = requestID
-        return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        let isEmpty = !payload[(open + 1)..<close].contains { !isSpace($0) }
+        var result = Data(payload[open..<close])
+        result.append(contentsOf: Array((isEmpty ? "" : ",").utf8) + Array("\"request_id\":".utf8))
+        result.append(try JSONEncoder().encode(requestID))
+        result.append(UInt8(ascii: "}"))
+        return result
     }
 
     /// A server-sent event carrying an output chunk as text (or base64 when not UTF-8).

@@ -2,16 +2,16 @@
 import Glibc
 #endif
 
-/// A plain detached thread. Jail.run blocks for the whole call, so each call
-/// gets one of these instead of a thread of Swift's cooperative pool.
-enum DetachedThread {
+/// A plain detached thread, for work that blocks for long (a jail's whole run)
+/// and must not take a thread of Swift's cooperative pool.
+public enum DetachedThread {
     private final class Body {
         let run: @Sendable () -> Void
         init(_ run: @escaping @Sendable () -> Void) { self.run = run }
     }
 
     /// Starts `body` on a new thread; false when the system refused a thread.
-    static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
+    public static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
         defer { pthread_attr_destroy(&attributes) }
