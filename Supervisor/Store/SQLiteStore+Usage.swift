@@ -104,6 +104,11 @@ extension SQLiteStore {
         let wanted = keys.map { ($0.metric, $0.periodStart) }
         return try await pool.read { db in
             try wanted.map { metric, start in
+                if metric == Metric.concurrentCalls {
+                    let open = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM reservations WHERE tenant_id = ?"),
+                                                arguments: [tenantID]) ?? 0
+                    return CounterValue(metric: metric, periodStart: nil, used: Double(open), reserved: 0)
+                }
                 let value = try Self.counter(db, tenantID, metric, start)
                 return CounterValue(metric: metric, periodStart: start, used: value.used, reserved: value.reserved)
             }

@@ -104,7 +104,8 @@ public protocol Store: Sendable {
     /// Reservations not settled yet (after a crash: calls cut off mid-way).
     func openReservations() async throws -> [OpenReservation]
 
-    /// Counter values of one tenant for the given metrics and periods (nil period: a gauge).
+    /// Counter values of one tenant for the given metrics and periods (nil period: a gauge;
+    /// `concurrent.calls` counts the tenant's open reservations).
     func counters(tenantID: String, _ keys: [(metric: String, periodStart: Date?)]) async throws -> [CounterValue]
 
     /// Sets a gauge (`storage.bytes`) to what was measured.

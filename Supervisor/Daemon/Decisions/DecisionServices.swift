@@ -48,6 +48,7 @@ struct DecisionServices: Sendable {
 
     /// Gives the policies the store's plans as `data.plans`.
     func publishPlans(_ store: any Store) async throws {
+        meter.plans.invalidate()
         try engine.setPlans(PlanData.value(try await store.listPlans()))
     }
 

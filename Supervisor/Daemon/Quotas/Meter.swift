@@ -11,6 +11,8 @@ final class Meter: Sendable {
     let now: @Sendable () -> Date
     let logger: Logger
     let metrics: ServiceMetrics
+    /// Plans change rarely and are read on every call.
+    let plans = PlanCache()
     /// Off: no quota is checked and nothing is recorded (benchmarks of what metering costs).
     let enabled: Bool
     /// Called with each 80 % / 100 % crossing (audit event, webhook).
@@ -29,7 +31,7 @@ final class Meter: Sendable {
     /// The tenant's plan and overrides. A plan missing from the store is an
     /// operator's mistake: the tenant's calls stop with a clear error.
     func limits(for tenant: Tenant) async throws -> EffectiveLimits {
-        guard let plan = try await store.plan(named: tenant.plan) else {
+        guard let plan = try await plans.plan(named: tenant.plan, from: store) else {
             throw APIError(.forbidden, code: "unknown_plan",
                            message: "tenant \(tenant.id) is on plan '\(tenant.plan)', which does not exist; ask the operator to fix it")
         }
@@ -46,14 +48,13 @@ final class Meter: Sendable {
     /// Every counter and gauge of the tenant now, as the policy input's `usage`.
     func usage(of tenant: Tenant, limits: EffectiveLimits) async throws -> [String: Value] {
         let at = now()
-        let keys = Metric.catalog.values.filter { $0.kind != .ceiling && $0.name != Metric.concurrentCalls }
+        let keys = Metric.catalog.values.filter { $0.kind != .ceiling }
             .sorted { $0.name < $1.name }
             .map { spec in (spec.name, spec.period.map { PeriodWindow($0, containing: at, timeZone: limits.plan.timeZone).start }) }
         var usage: [String: Value] = [:]
         for value in try await store.counters(tenantID: tenant.id, keys) {
             usage[value.metric] = Value(value.used)
         }
-        usage[Metric.concurrentCalls] = Value(try await store.openReservations().filter { $0.tenantID == tenant.id }.count)
         return usage
     }
 

@@ -115,11 +115,10 @@ extension Meter {
         let at = now()
         let specs = Metric.catalog.values.sorted { $0.name < $1.name }
         let windows = specs.map { spec in spec.period.map { PeriodWindow($0, containing: at, timeZone: limits.plan.timeZone) } }
-        let counted = specs.indices.filter { specs[$0].kind == .counter || specs[$0].name == Metric.storageBytes }
+        let counted = specs.indices.filter { specs[$0].kind != .ceiling }
         let values = try await store.counters(tenantID: tenant.id, counted.map { (specs[$0].name, windows[$0]?.start) })
         var byMetric: [String: CounterValue] = [:]
         for value in values { byMetric[value.metric] = value }
-        let running = try await store.openReservations().filter { $0.tenantID == tenant.id }.count
 
         var rows: [QuotaReport.Row] = []
         for (index, spec) in specs.enumerated() {
@@ -130,8 +129,6 @@ extension Meter {
             if let value = byMetric[spec.name] {
                 row.used = value.used
                 row.reserved = value.reserved
-            } else if spec.name == Metric.concurrentCalls {
-                row.used = Double(running)
             }
             if let limit = limit?.limit, let used = row.used {
                 row.remaining = max(0, limit - used - (row.reserved ?? 0))

@@ -1,0 +1,28 @@
+import Foundation
+import NIOConcurrencyHelpers
+import Store
+
+/// Plans as read from the store, kept a few seconds: every call needs its
+/// tenant's plan, and plans change rarely. Edits on this node clear it at
+/// once; edits elsewhere (another node on the same database) show within the
+/// time to live.
+final class PlanCache: Sendable {
+    private let entries = NIOLockedValueBox<[String: (plan: Plan?, at: ContinuousClock.Instant)]>([:])
+    let timeToLive: Duration
+
+    init(timeToLive: Duration = .seconds(5)) {
+        self.timeToLive = timeToLive
+    }
+
+    func plan(named name: String, from store: any Store) async throws -> Plan? {
+        let now = ContinuousClock.now
+        if let entry = entries.withLockedValue({ $0[name] }), now - entry.at < timeToLive { return entry.plan }
+        let plan = try await store.plan(named: name)
+        entries.withLockedValue { $0[name] = (plan, now) }
+        return plan
+    }
+
+    func invalidate() {
+        entries.withLockedValue { $0.removeAll() }
+    }
+}
