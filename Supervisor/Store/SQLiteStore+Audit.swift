@@ -5,7 +5,8 @@ extension SQLiteStore {
     @discardableResult
     public func appendAudit(_ records: [AuditRecord]) async throws -> [AuditRecord] {
         guard !records.isEmpty else { return [] }
-        return try await pool.write { db in
+        // Through the batcher: a call's decision and its reservation share a commit.
+        return try await batcher.write { db in
             try records.map { record in
                 var stored = record
                 try db.execute(

@@ -5,18 +5,27 @@ import Policy
 import Store
 
 /// Step 2 of every call (DESIGN.md): the policy decides before anything runs,
-/// and the decision is in the audit log before the call goes on.
+/// and the decision is in the audit log before the call runs.
 struct CallGate: Sendable {
     let engine: PolicyEngine
     let audit: AuditWriter
     let approvals: ApprovalService
     let metrics: ServiceMetrics
 
-    /// Returns nil when the call may run now; a 202 response when it is held
-    /// for approval. Throws 403 with the policy's reasons on a deny, and 503
-    /// when the decision cannot be recorded (no call runs unaudited).
+    /// What the gate let through: a call that may run once its decision is in
+    /// the audit log, or an answer (202) for a held call.
+    enum Admission: Sendable {
+        /// Await `audited` before the call runs: no call runs unaudited. The
+        /// write is started, not awaited, so it can share a commit with the
+        /// call's reservation.
+        case allowed(audited: Task<Void, any Error>)
+        case held(Response)
+    }
+
+    /// Throws 403 with the policy's reasons on a deny, and 503 when a deny or
+    /// hold cannot be recorded.
     func admit(tenant: Tenant, tool: String, args: [String: Value], usage: [String: Value], requestID: String,
-               deferred: () throws -> DeferredCall) async throws -> Response? {
+               deferred: () throws -> DeferredCall) async throws -> Admission {
         let input = DecisionInput.make(tenant: tenant, tool: tool, args: args, usage: usage)
         let started = ContinuousClock.now
         let decision = engine.decide(input)
@@ -24,16 +33,13 @@ struct CallGate: Sendable {
         let record = AuditRecord(time: Date(), event: "decision", tenantID: tenant.id, tool: tool,
                                  inputDigest: SHA256Hasher.hex(of: input.jsonText()),
                                  decision: decision.outcome.rawValue, reasons: decision.reasons, requestID: requestID)
-        do {
-            try await audit.append(record)
-        } catch {
-            throw APIError.unavailable(code: "audit_unavailable",
-                                       "the decision could not be written to the audit log; the call did not run")
+        let audit = self.audit
+        if decision.outcome == .allow {
+            return .allowed(audited: Task { try await Self.recorded { try await audit.append(record) } })
         }
+        try await Self.recorded { try await audit.append(record) }
         switch decision.outcome {
-        case .allow:
-            return nil
-        case .deny:
+        case .allow, .deny:
             throw APIError(.forbidden, code: "policy_denied", message: decision.reasons.joined(separator: "; "),
                            reasons: decision.reasons)
         case .error:
@@ -42,7 +48,17 @@ struct CallGate: Sendable {
         case .approvalRequired:
             let approval = try await approvals.hold(tenant: tenant, tool: tool, reasons: decision.reasons,
                                                     requestID: requestID, deferred: try deferred())
-            return try Self.held(approval)
+            return .held(try Self.held(approval))
+        }
+    }
+
+    /// An audit write, with its failure said in the API's terms.
+    static func recorded(_ write: () async throws -> Void) async throws {
+        do {
+            try await write()
+        } catch {
+            throw APIError.unavailable(code: "audit_unavailable",
+                                       "the decision could not be written to the audit log; the call did not run")
         }
     }
 

@@ -19,12 +19,30 @@ struct CallPipeline: Sendable {
     func start(tenant: Tenant, tool: String, args: [String: Value], limits: EffectiveLimits, requestID: String,
                idempotencyKey: String?, deferred: () throws -> DeferredCall) async throws -> Start {
         let usage = try await meter.usage(of: tenant, limits: limits)
-        if let held = try await gate.admit(tenant: tenant, tool: tool, args: args, usage: usage, requestID: requestID,
-                                           deferred: deferred) {
-            return .answered(held)
+        let audited: Task<Void, any Error>
+        switch try await gate.admit(tenant: tenant, tool: tool, args: args, usage: usage, requestID: requestID,
+                                    deferred: deferred) {
+        case .held(let response): return .answered(response)
+        case .allowed(let task): audited = task
         }
-        switch try await meter.reserve(tenant: tenant, tool: tool, requestID: requestID, idempotencyKey: idempotencyKey,
-                                       limits: limits) {
+        // The reservation and the decision's audit record are written at once (one commit when they meet).
+        let reservation: Meter.Reservation
+        do {
+            reservation = try await meter.reserve(tenant: tenant, tool: tool, requestID: requestID,
+                                                  idempotencyKey: idempotencyKey, limits: limits)
+        } catch {
+            _ = try? await audited.value
+            throw error
+        }
+        do {
+            try await audited.value
+        } catch {
+            if case .reserved(let ticket) = reservation {
+                try? await meter.settle(ticket, Meter.Outcome(status: "audit_unavailable", httpStatus: 503, ran: false))
+            }
+            throw error
+        }
+        switch reservation {
         case .reserved(let ticket):
             if !ticket.warnings.isEmpty { await gate.recordWarnings(ticket.warnings, tenant: tenant, tool: tool, requestID: requestID) }
             return .run(ticket)
