@@ -34,10 +34,10 @@ struct WithState {
 /// Evaluates compiled rules and queries top-down, by backtracking with continuations.
 /// One evaluator serves one evaluation (it holds the memo and budgets).
 ///
-/// The mutually recursive continuation-passing functions are marked `@_optimize(none)`:
-/// the optimizer's closure specialization otherwise multiplies copies of them without
-/// bound and a release build of this file does not finish. What they call (values,
-/// lookups, builtins) is still optimized.
+/// The continuations are non-escaping closures passed down mutually recursive functions.
+/// The SIL closure specializer would clone those functions for every closure they receive,
+/// without bound, so the Policy target disables that one pass (`Package.swift`); everything
+/// else is optimized as usual.
 final class Evaluator {
     let root: RuleNode
     let baseData: Value
@@ -74,13 +74,11 @@ final class Evaluator {
 
     // MARK: Bodies and expressions
 
-    @_optimize(none)
     func evalBody(_ body: Body, _ i: Int, _ f: Frame, _ k: () throws -> Void) throws {
         if i == body.count { return try k() }
         try evalExpr(body[i], f) { try self.evalBody(body, i + 1, f, k) }
     }
 
-    @_optimize(none)
     func evalExpr(_ e: Expr, _ f: Frame, _ k: () throws -> Void) throws {
         try tick(e.location)
         if !e.withs.isEmpty { return try evalWith(e, f, k) }
@@ -96,7 +94,6 @@ final class Evaluator {
         try evalExprCore(e, f, k)
     }
 
-    @_optimize(none)
     func evalWith(_ e: Expr, _ f: Frame, _ k: () throws -> Void) throws {
         guard let inner = try withState(e.withs, f) else { return }
         var plain = e
@@ -144,7 +141,6 @@ final class Evaluator {
         return .object(obj)
     }
 
-    @_optimize(none)
     func evalExprCore(_ e: Expr, _ f: Frame, _ k: () throws -> Void) throws {
         switch e.kind {
         case .term(let t):
@@ -234,7 +230,6 @@ final class Evaluator {
         }
     }
 
-    @_optimize(none)
     func unifyTerms(_ a: Term, _ b: Term, _ f: Frame, _ k: () throws -> Void) throws {
         if case .array(let xs, _) = a, case .array(let ys, _) = b, xs.count == ys.count,
            isUnboundPattern(a, f) || isUnboundPattern(b, f) {
@@ -263,14 +258,12 @@ final class Evaluator {
         try evalTerm(a, f) { v in try self.unify(b, v, f, k) }
     }
 
-    @_optimize(none)
     func unifyPairs(_ pairs: [(Term, Term)], _ i: Int, _ f: Frame, _ k: () throws -> Void) throws {
         if i == pairs.count { return try k() }
         try unifyTerms(pairs[i].0, pairs[i].1, f) { try self.unifyPairs(pairs, i + 1, f, k) }
     }
 
     /// Binds the variables of `pattern` so that it equals `value`, then continues.
-    @_optimize(none)
     func unify(_ pattern: Term, _ value: Value, _ f: Frame, _ k: () throws -> Void) throws {
         switch pattern {
         case .local(let s, _, _):
@@ -294,13 +287,11 @@ final class Evaluator {
         }
     }
 
-    @_optimize(none)
     func unifyArray(_ items: [Term], _ values: [Value], _ i: Int, _ f: Frame, _ k: () throws -> Void) throws {
         if i == items.count { return try k() }
         try unify(items[i], values[i], f) { try self.unifyArray(items, values, i + 1, f, k) }
     }
 
-    @_optimize(none)
     func unifyObject(_ pairs: [(Term, Term)], _ o: RegoObject, _ i: Int, _ f: Frame, _ k: () throws -> Void) throws {
         if i == pairs.count { return try k() }
         try evalTerm(pairs[i].0, f) { key in
@@ -311,7 +302,6 @@ final class Evaluator {
 
     // MARK: Terms
 
-    @_optimize(none)
     func evalTerm(_ t: Term, _ f: Frame, _ k: (Value) throws -> Void) throws {
         switch t {
         case .value(let v, _):
@@ -388,7 +378,6 @@ final class Evaluator {
         }
     }
 
-    @_optimize(none)
     func evalTemplate(_ parts: [TemplatePart], _ i: Int, _ acc: String, _ f: Frame, _ k: (Value) throws -> Void) throws {
         if i == parts.count { return try k(.string(acc)) }
         switch parts[i] {
@@ -418,7 +407,6 @@ final class Evaluator {
         }
     }
 
-    @_optimize(none)
     func evalTerms(_ terms: [Term], _ i: Int, _ acc: [Value], _ f: Frame, _ k: ([Value]) throws -> Void) throws {
         if i == terms.count { return try k(acc) }
         if i == 0, let all = Environment.constants(terms) { return try k(all) }
@@ -430,7 +418,6 @@ final class Evaluator {
     }
 
     /// Follows `path[i...]` into a value, enumerating unbound variables.
-    @_optimize(none)
     func walk(_ value: Value, _ path: [Term], _ i: Int, _ f: Frame, _ k: (Value) throws -> Void) throws {
         if i == path.count { return try k(value) }
         let p = path[i]

@@ -1,7 +1,6 @@
 import Foundation
 
-/// Virtual documents (rules), the `data` tree, and calls. Like the core of `Evaluator`,
-/// the continuation-passing functions here opt out of optimization (see `Evaluator`).
+/// Virtual documents (rules), the `data` tree, and calls.
 extension Evaluator {
     // MARK: data
 
@@ -19,7 +18,6 @@ extension Evaluator {
         return out
     }
 
-    @_optimize(none)
     func evalDataRef(_ node: RuleNode?, _ base: Value?, _ at: [String], _ path: [Term], _ i: Int, _ f: Frame,
                      _ k: (Value) throws -> Void) throws {
         let overriding = !state.dataOverrides.isEmpty
@@ -53,7 +51,6 @@ extension Evaluator {
         try evalTerm(p, f) { key in try self.descend(node, base, at, key, path, i, f, k) }
     }
 
-    @_optimize(none)
     private func descend(_ node: RuleNode?, _ base: Value?, _ at: [String], _ key: Value, _ path: [Term], _ i: Int,
                          _ f: Frame, _ k: (Value) throws -> Void) throws {
         var key = key
@@ -69,7 +66,6 @@ extension Evaluator {
     }
 
     /// The document at a namespace (package or plain data): base data merged with the rules below.
-    @_optimize(none)
     func namespaceValue(_ node: RuleNode?, _ base: Value?, _ at: [String]) throws -> Value? {
         if let node, node.hasRules, !node.isFunction { return applyOverrides(try nodeValue(node), at) }
         guard let node, node.hasDocuments else { return applyOverrides(base, at) }
@@ -88,7 +84,6 @@ extension Evaluator {
     // MARK: Rules
 
     /// The value of the rules at a node (memoised for this evaluation and `with` scope).
-    @_optimize(none)
     func nodeValue(_ node: RuleNode) throws -> Value? {
         let id = ObjectIdentifier(node)
         if let cached = state.memo.documents[id] { return cached }
@@ -104,7 +99,6 @@ extension Evaluator {
         return value
     }
 
-    @_optimize(none)
     private func computeNodeValue(_ node: RuleNode) throws -> Value? {
         // Fast paths for the common shapes: one complete value, or one set, with nothing below.
         if node.children.isEmpty, let first = node.rules.first ?? node.defaultRule,
@@ -125,7 +119,6 @@ extension Evaluator {
     }
 
     /// Adds what the rules at `node` (and below) produce, at `prefix` relative to the queried node.
-    @_optimize(none)
     func collectDocument(_ node: RuleNode, _ prefix: [Value], _ builder: DocumentBuilder) throws {
         let rules = node.rules
         let loc = rules.first?.location
@@ -193,7 +186,6 @@ extension Evaluator {
     }
 
     /// The value of complete rules at a node, or their default.
-    @_optimize(none)
     func completeValue(_ node: RuleNode) throws -> Value? {
         var values: [Value] = []
         for r in node.rules {
@@ -214,7 +206,6 @@ extension Evaluator {
     }
 
     /// The values one rule (with its `else` chain) produces; `args` are bound first for functions.
-    @_optimize(none)
     func ruleValues(_ r: CompiledRule, args: [Value]?) throws -> [Value] {
         if args == nil, let c = r.constantValue { return [c] }
         let f = Frame(size: r.frameSize)
@@ -244,7 +235,6 @@ extension Evaluator {
 
     // MARK: Calls
 
-    @_optimize(none)
     func evalCall(_ target: CallTarget, _ argTerms: [Term], _ loc: SourceLocation, _ f: Frame,
                   _ k: (Value) throws -> Void) throws {
         try evalArgs(argTerms, f) { args in
@@ -273,7 +263,6 @@ extension Evaluator {
         }
     }
 
-    @_optimize(none)
     func invoke(_ target: CallTarget, _ args: [Value], _ loc: SourceLocation, _ k: (Value) throws -> Void) throws {
         do {
             switch target {
@@ -287,7 +276,6 @@ extension Evaluator {
 
     /// Evaluates operands; unbound plain variables last, so refs in other operands bind them first
     /// (`x == xs[x]`).
-    @_optimize(none)
     func evalArgs(_ terms: [Term], _ f: Frame, _ k: ([Value]) throws -> Void) throws {
         let deferred = terms.contains { if case .local(let s, _, _) = $0 { return f.slots[s] == nil }; return false }
         if !deferred { return try evalTerms(terms, 0, [], f, k) }
@@ -309,7 +297,6 @@ extension Evaluator {
         }
     }
 
-    @_optimize(none)
     func callBuiltin(_ b: Builtin, _ args: [Value], _ loc: SourceLocation, _ k: (Value) throws -> Void) throws {
         var results: [Value] = []
         do {
@@ -328,7 +315,6 @@ extension Evaluator {
         for v in results { try k(v) }
     }
 
-    @_optimize(none)
     func callFunction(_ path: [String], _ args: [Value], _ loc: SourceLocation) throws -> Value? {
         let key = path.joined(separator: ".")
         if let cached = state.memo.functions[key]?[args] { return cached }
