@@ -63,8 +63,27 @@ enum TemplatePart: Sendable {
 /// What a compiled call invokes.
 enum CallTarget: Sendable {
     case builtin(Builtin)
-    /// A user function: its full path (`["test", "f"]` for `data.test.f`).
-    case function([String], arity: Int)
+    /// A user function.
+    case function(FunctionRef)
+}
+
+/// A user function as calls name it, resolved once at compile time so that calls need no
+/// path lookups or key strings.
+final class FunctionRef: Sendable {
+    /// The full path (`["test", "f"]` for `data.test.f`).
+    let path: [String]
+    let arity: Int
+    /// `data.test.f`: the name `with` replaces it by.
+    let name: String
+    /// The rules' node in the tree the call was compiled against.
+    let node: RuleNode?
+
+    init(path: [String], arity: Int, node: RuleNode?) {
+        self.path = path
+        self.arity = arity
+        self.name = "data." + path.joined(separator: ".")
+        self.node = node
+    }
 }
 
 /// `with target as value`.

@@ -51,6 +51,8 @@ final class RuleNode: @unchecked Sendable {
     var defaultRule: CompiledRule?
     /// A module declares this package: it is a document (`{}` at least) even without rules.
     var isPackage = false
+    /// Position in the compiled tree (`numberNodes`): the evaluator keeps documents in arrays by it.
+    var index = 0
 
     init(path: [String]) { self.path = path }
 

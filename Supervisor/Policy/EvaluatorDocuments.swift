@@ -37,17 +37,18 @@ extension Evaluator {
             return
         }
         let p = path[i]
-        if case .local(let s, _, _) = p, f.slots[s] == nil {
+        if case .local(let s, _, _) = p, f[s] == nil {
             var keys = Set<Value>()
             if let node { for (key, child) in node.children where child.hasDocuments { keys.insert(.string(key)) } }
             if case .object(let o)? = base { keys.formUnion(o.keys) }
             for key in keys.sorted() {
-                f.slots[s] = key
-                defer { f.slots[s] = nil }
+                f[s] = key
+                defer { f[s] = nil }
                 try descend(node, base, at, key, path, i, f, k)
             }
             return
         }
+        if case .value(let key, _) = p { return try descend(node, base, at, key, path, i, f, k) }
         try evalTerm(p, f) { key in try self.descend(node, base, at, key, path, i, f, k) }
     }
 
@@ -85,17 +86,18 @@ extension Evaluator {
 
     /// The value of the rules at a node (memoised for this evaluation and `with` scope).
     func nodeValue(_ node: RuleNode) throws -> Value? {
-        let id = ObjectIdentifier(node)
-        if let cached = state.memo.documents[id] { return cached }
-        guard inProgress.insert(id).inserted else {
+        let i = node.index
+        if let cached = state.memo.documents[i] { return cached }
+        guard !inProgress[i] else {
             let name = "data." + node.path.joined(separator: ".")
             throw PolicyError("rego_recursion_error", "rule \(name) is recursive: \(name) -> \(name)",
                               at: node.rules.first?.location)
         }
-        defer { inProgress.remove(id) }
+        inProgress[i] = true
+        defer { inProgress[i] = false }
         let memo = state.memo
         let value = try computeNodeValue(node)
-        memo.documents[id] = .some(value)
+        memo.documents[i] = .some(value)
         return value
     }
 
@@ -107,7 +109,7 @@ extension Evaluator {
             if first.kind == .multiValue {
                 var elements: [Value] = []
                 for r in node.rules {
-                    let f = Frame(size: r.frameSize)
+                    let f = Frame.make(size: r.frameSize)
                     try evalBody(r.body, 0, f) { try self.evalTerm(r.value, f) { elements.append($0) } }
                 }
                 return .set(RegoSet(elements))
@@ -129,17 +131,17 @@ extension Evaluator {
             var completeValues: [Value] = []
             for r in rules {
                 if r.kind == .multiValue {
-                    let f = Frame(size: r.frameSize)
+                    let f = Frame.make(size: r.frameSize)
                     if r.dynamicKeys.isEmpty { try builder.insertElement(prefix, nil, r.location) }
                     try evalBody(r.body, 0, f) {
-                        try self.evalTerms(r.dynamicKeys, 0, [], f) { keys in
+                        try self.evalTerms(r.dynamicKeys, f) { keys in
                             try self.evalTerm(r.value, f) { v in try builder.insertElement(prefix + keys, v, r.location) }
                         }
                     }
                 } else if !r.dynamicKeys.isEmpty {
-                    let f = Frame(size: r.frameSize)
+                    let f = Frame.make(size: r.frameSize)
                     try evalBody(r.body, 0, f) {
-                        try self.evalTerms(r.dynamicKeys, 0, [], f) { keys in
+                        try self.evalTerms(r.dynamicKeys, f) { keys in
                             try self.evalTerm(r.value, f) { v in try builder.insert(prefix + keys, v, r.location) }
                         }
                     }
@@ -154,7 +156,7 @@ extension Evaluator {
             }
             var result = completeValues.first
             if result == nil, let d = node.defaultRule, rules.allSatisfy({ $0.dynamicKeys.isEmpty && $0.kind == .singleValue }) {
-                let f = Frame(size: d.frameSize)
+                let f = Frame.make(size: d.frameSize)
                 try evalTerm(d.value, f) { v in if result == nil { result = v } }
             }
             if let result { try builder.insert(prefix, result, loc) }
@@ -187,28 +189,45 @@ extension Evaluator {
 
     /// The value of complete rules at a node, or their default.
     func completeValue(_ node: RuleNode) throws -> Value? {
-        var values: [Value] = []
+        var result: Value?
         for r in node.rules {
-            for v in try ruleValues(r, args: nil) where !values.contains(v) {
-                values.append(v)
-                if values.count > 1 {
+            try forEachValue(r, args: nil) { v in
+                guard let existing = result else { result = v; return }
+                if existing != v {
                     throw PolicyError("eval_conflict_error", "complete rules must not produce multiple outputs", at: r.location)
                 }
             }
         }
-        if let v = values.first { return v }
+        if let v = result { return v }
         guard let d = node.defaultRule else { return nil }
         if let c = d.constantValue { return c }
-        var result: Value?
-        let f = Frame(size: d.frameSize)
+        let f = Frame.make(size: d.frameSize)
         try evalTerm(d.value, f) { v in if result == nil { result = v } }
         return result
+    }
+
+    /// Calls `body` with each value one rule produces (duplicates possible); without an
+    /// `else` chain this needs no array of values.
+    func forEachValue(_ r: CompiledRule, args: [Value]?, _ body: (Value) throws -> Void) throws {
+        if args == nil, let c = r.constantValue { return try body(c) }
+        guard r.elses.isEmpty else {
+            for v in try ruleValues(r, args: args) { try body(v) }
+            return
+        }
+        let f = Frame.make(size: r.frameSize)
+        if let args {
+            try unifyArray(r.args, args, 0, f) {
+                try self.evalBody(r.body, 0, f) { try self.evalTerm(r.value, f, body) }
+            }
+        } else {
+            try evalBody(r.body, 0, f) { try self.evalTerm(r.value, f, body) }
+        }
     }
 
     /// The values one rule (with its `else` chain) produces; `args` are bound first for functions.
     func ruleValues(_ r: CompiledRule, args: [Value]?) throws -> [Value] {
         if args == nil, let c = r.constantValue { return [c] }
-        let f = Frame(size: r.frameSize)
+        let f = Frame.make(size: r.frameSize)
         var values: [Value] = []
         let bindArgs: (() throws -> Void) throws -> Void = { k in
             if let args { try self.unifyArray(r.args, args, 0, f, k) } else { try k() }
@@ -235,9 +254,10 @@ extension Evaluator {
 
     // MARK: Calls
 
-    func evalCall(_ target: CallTarget, _ argTerms: [Term], _ loc: SourceLocation, _ f: Frame,
+    /// Calls `target` with the values of the first `count` of `argTerms`.
+    func evalCall(_ target: CallTarget, _ argTerms: [Term], count: Int, _ loc: SourceLocation, _ f: Frame,
                   _ k: (Value) throws -> Void) throws {
-        try evalArgs(argTerms, f) { args in
+        try evalArgs(argTerms, count: count, f) { args in
             var target = target
             if !self.state.mocks.isEmpty {
                 let key = Evaluator.mockKey(target)
@@ -248,7 +268,7 @@ extension Evaluator {
                     // The replacement sees the originals: mocks do not apply inside mocks.
                     let saved = self.state
                     self.state.mocks = [:]
-                    self.state.memo = Memo()
+                    self.state.memo = Memo(nodes: self.nodeCount)
                     var results: [Value] = []
                     do {
                         defer { self.state = saved }
@@ -268,22 +288,23 @@ extension Evaluator {
             switch target {
             case .builtin(let b):
                 try self.callBuiltin(b, args, loc, k)
-            case .function(let path, _):
-                if let v = try self.callFunction(path, args, loc) { try k(v) }
+            case .function(let fn):
+                if let v = try self.callFunction(fn, args, loc) { try k(v) }
             }
         }
     }
 
     /// Evaluates operands; unbound plain variables last, so refs in other operands bind them first
     /// (`x == xs[x]`).
-    func evalArgs(_ terms: [Term], _ f: Frame, _ k: ([Value]) throws -> Void) throws {
-        let deferred = terms.contains { if case .local(let s, _, _) = $0 { return f.slots[s] == nil }; return false }
-        if !deferred { return try evalTerms(terms, 0, [], f, k) }
+    func evalArgs(_ allTerms: [Term], count: Int, _ f: Frame, _ k: ([Value]) throws -> Void) throws {
+        let deferred = allTerms[..<count].contains { if case .local(let s, _, _) = $0 { return f[s] == nil }; return false }
+        if !deferred { return try evalTerms(allTerms, count: count, f, k) }
+        let terms = Array(allTerms[..<count])
         let order = terms.indices.sorted { a, b in
             let ra = terms[a].isLocal ? 1 : 0, rb = terms[b].isLocal ? 1 : 0
             return ra == rb ? a < b : ra < rb
         }
-        try evalTerms(order.map { terms[$0] }, 0, [], f) { values in
+        try evalTerms(order.map { terms[$0] }, f) { values in
             var out = values
             for (j, i) in order.enumerated() { out[i] = values[j] }
             try k(out)
@@ -293,47 +314,50 @@ extension Evaluator {
     static func mockKey(_ t: CallTarget) -> String {
         switch t {
         case .builtin(let b): return b.name
-        case .function(let path, _): return "data." + path.joined(separator: ".")
+        case .function(let fn): return fn.name
         }
     }
 
     func callBuiltin(_ b: Builtin, _ args: [Value], _ loc: SourceLocation, _ k: (Value) throws -> Void) throws {
-        var results: [Value] = []
-        do {
-            if let fn = b.function {
-                if let v = try fn(args, context) { results = [v] }
-            } else if let rel = b.relation {
-                results = try rel(args, context)
-            }
-        } catch let e as BuiltinError {
-            if case .halt = e.kind {
-                throw PolicyError(e.code, "\(b.name): \(e.message)", at: loc)
-            }
-            if context.strictErrors { throw PolicyError(e.code, "\(b.name): \(e.message)", at: loc) }
+        if let fn = b.function {
+            // Most builtins: one result or none, so no results array.
+            let result: Value?
+            do { result = try fn(args, context) } catch let e as BuiltinError { return try failed(b, e, loc) }
+            if let result { try k(result) }
             return
         }
+        guard let rel = b.relation else { return }
+        let results: [Value]
+        do { results = try rel(args, context) } catch let e as BuiltinError { return try failed(b, e, loc) }
         for v in results { try k(v) }
     }
 
-    func callFunction(_ path: [String], _ args: [Value], _ loc: SourceLocation) throws -> Value? {
-        let key = path.joined(separator: ".")
+    /// A builtin's error: undefined, or an evaluation error when strict or halting.
+    func failed(_ b: Builtin, _ e: BuiltinError, _ loc: SourceLocation) throws {
+        if case .halt = e.kind {
+            throw PolicyError(e.code, "\(b.name): \(e.message)", at: loc)
+        }
+        if context.strictErrors { throw PolicyError(e.code, "\(b.name): \(e.message)", at: loc) }
+    }
+
+    func callFunction(_ fn: FunctionRef, _ args: [Value], _ loc: SourceLocation) throws -> Value? {
+        guard let node = fn.node ?? root.node(at: fn.path) else { return nil }
+        let key = ObjectIdentifier(node)
         if let cached = state.memo.functions[key]?[args] { return cached }
-        guard let node = root.node(at: path) else { return nil }
         functionDepth += 1
         defer { functionDepth -= 1 }
         if functionDepth > 500 {
-            throw PolicyError("rego_recursion_error", "function data.\(key) is recursive", at: loc)
+            throw PolicyError("rego_recursion_error", "function \(fn.name) is recursive", at: loc)
         }
-        var values: [Value] = []
+        var result: Value?
         for r in node.rules {
-            for v in try ruleValues(r, args: args) where !values.contains(v) {
-                values.append(v)
-                if values.count > 1 {
+            try forEachValue(r, args: args) { v in
+                guard let existing = result else { result = v; return }
+                if existing != v {
                     throw PolicyError("eval_conflict_error", "functions must not produce multiple outputs for same inputs", at: r.location)
                 }
             }
         }
-        var result = values.first
         if result == nil, let d = node.defaultRule {
             result = try ruleValues(d, args: args).first
         }

@@ -203,7 +203,7 @@ struct Environment {
             let arity: Int
             switch target {
             case .builtin(let b): arity = b.arity
-            case .function(_, let a): arity = a
+            case .function(let fn): arity = fn.arity
             }
             if compiledArgs.count != arity && compiledArgs.count != arity + 1 {
                 throw PolicyError("rego_type_error", "\(fn.dottedName ?? "function"): arity mismatch", at: loc)
@@ -221,6 +221,7 @@ struct Environment {
     }
 
     static func constants(_ terms: [Term]) -> [Value]? {
+        guard terms.allSatisfy({ if case .value = $0 { return true }; return false }) else { return nil }
         var out: [Value] = []
         out.reserveCapacity(terms.count)
         for t in terms {
@@ -254,7 +255,9 @@ struct Environment {
         }
         if parts[0] == "data" {
             let path = Array(parts.dropFirst())
-            if let a = compiler.functionArities[path.joined(separator: ".")] { return .function(path, arity: a) }
+            if let a = compiler.functionArities[path.joined(separator: ".")] {
+                return .function(FunctionRef(path: path, arity: a, node: compiler.root.node(at: path)))
+            }
         }
         if let b = compiler.builtins[parts.joined(separator: ".")] { return .builtin(b) }
         if let b = compiler.builtins[name] { return .builtin(b) }

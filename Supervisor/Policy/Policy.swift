@@ -51,6 +51,8 @@ public struct PolicySource: Sendable {
 ///     let results = try query.evaluate(input: input)
 public final class CompiledPolicy: Sendable {
     let root: RuleNode
+    /// How many rule nodes the tree has (see `RuleNode.numberNodes`).
+    let nodeCount: Int
     /// The base documents under `data`.
     public let data: Value
     /// The builtins available to the policy.
@@ -64,6 +66,7 @@ public final class CompiledPolicy: Sendable {
         self.data = data
         self.builtins = builtins
         root.computeDocuments()
+        self.nodeCount = root.numberNodes()
     }
 
     /// Checks sources and returns every error found (one per file at most), without stopping at the first file.
@@ -143,15 +146,15 @@ public final class PreparedQuery: Sendable {
             let (s, atto) = d.components
             return Date().addingTimeInterval(Double(s) + Double(atto) / 1e18)
         }
-        let evaluator = Evaluator(root: policy.root, baseData: policy.data, input: input, context: context,
+        let evaluator = Evaluator(root: policy.root, nodeCount: policy.nodeCount, baseData: policy.data, input: input, context: context,
                                   stepLimit: options.stepLimit, deadline: deadline)
-        let frame = Frame(size: frameSize)
+        let frame = Frame.make(size: frameSize)
         var results: [QueryResult] = []
         var exprValues = Array(repeating: Value.bool(true), count: body.count)
         func run(_ i: Int) throws {
             if i == body.count {
                 let bindings = variables.compactMap { v -> (name: String, value: Value)? in
-                    guard let value = frame.slots[v.1] else { return nil }
+                    guard let value = frame[v.1] else { return nil }
                     return (v.0, value)
                 }
                 results.append(QueryResult(expressions: exprValues, bindings: bindings))
@@ -185,6 +188,18 @@ extension RuleNode {
     func computeDocuments() {
         for c in children.values { c.computeDocuments() }
         _ = hasDocuments
+    }
+
+    /// Gives every node below (and this one) its `index`; returns how many there are.
+    func numberNodes() -> Int {
+        var next = 0
+        func visit(_ n: RuleNode) {
+            n.index = next
+            next += 1
+            for c in n.children.values { visit(c) }
+        }
+        visit(self)
+        return next
     }
 }
 

@@ -43,7 +43,7 @@ struct VarAnalysis {
     func arity(of target: CallTarget) -> Int {
         switch target {
         case .builtin(let b): return b.arity
-        case .function(_, let arity): return arity
+        case .function(let fn): return fn.arity
         }
     }
 
