@@ -324,7 +324,7 @@ final class Evaluator {
 
     func evalTerm(_ t: Term, _ f: Frame, _ k: (Value) throws -> Void) throws {
         switch t {
-        case .ref, .array, .set, .object, .resolvedCall:
+        case .ref, .array, .set, .object, .resolvedCall, .documentRef:
             // Ground terms have one value at most: compute it directly (EvaluatorSingle.swift).
             if isSingle(t, f) {
                 if let v = try value(of: t, f) { try k(v) }
@@ -400,6 +400,10 @@ final class Evaluator {
             throw PolicyError("rego_compile_error", "unresolved call", at: loc)
         case .template(let parts, _):
             try evalTemplate(parts, 0, "", f, k)
+        case .documentRef(let ref, _):
+            if !state.dataOverrides.isEmpty { return try evalTerm(ref.original, f, k) }
+            guard let doc = try nodeValue(ref.node) else { return }
+            try walk(doc, ref.rest, 0, f, k)
         }
     }
 
@@ -436,7 +440,7 @@ final class Evaluator {
     func evalTerms(_ terms: [Term], count: Int? = nil, _ f: Frame, _ k: ([Value]) throws -> Void) throws {
         let n = count ?? terms.count
         if n == terms.count, let all = Environment.constants(terms) { return try k(all) }
-        if terms[..<n].allSatisfy({ isSingle($0, f) }) {
+        if allSingle(terms, count: n, f) {
             if let values = try values(of: terms, count: n, f) { try k(values) }
             return
         }

@@ -103,17 +103,18 @@ extension Evaluator {
 
     private func computeNodeValue(_ node: RuleNode) throws -> Value? {
         // Fast paths for the common shapes: one complete value, or one set, with nothing below.
-        if node.children.isEmpty, let first = node.rules.first ?? node.defaultRule,
-           node.rules.allSatisfy({ $0.dynamicKeys.isEmpty && $0.kind == first.kind }) {
-            if first.kind == .singleValue { return try completeValue(node) }
-            if first.kind == .multiValue {
-                var elements: [Value] = []
-                for r in node.rules {
-                    let f = Frame.make(size: r.frameSize)
-                    try evalBody(r.body, 0, f) { try self.evalTerm(r.value, f) { elements.append($0) } }
-                }
-                return .set(RegoSet(elements))
+        switch node.shape {
+        case .complete:
+            return try completeValue(node)
+        case .partialSet:
+            var elements: [Value] = []
+            for r in node.rules {
+                let f = Frame.make(size: r.frameSize)
+                try evalBody(r.body, 0, f) { try self.evalTerm(r.value, f) { elements.append($0) } }
             }
+            return .set(RegoSet(elements))
+        case .general:
+            break
         }
         let builder = DocumentBuilder()
         try collectDocument(node, [], builder)

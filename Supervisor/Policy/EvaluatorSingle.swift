@@ -5,6 +5,9 @@
 /// one value, so a plain recursive function that returns it (nil when undefined) does the
 /// work of the continuation-passing `evalTerm` without its nesting of closures. Whether a
 /// term qualifies is decided before evaluating any of it (`isSingle`), so nothing runs twice.
+///
+/// Loops here go by index: `for x in array` copies each element out (reference counting
+/// its contents), where `array[i]` passed straight to a call is only borrowed.
 extension Evaluator {
     /// True when `t` has at most one value in the current bindings and `value(of:)` can compute it.
     func isSingle(_ t: Term, _ f: Frame) -> Bool {
@@ -13,14 +16,11 @@ extension Evaluator {
         case .local(let s, _, _): return f[s] != nil
         case .variable(let name, _): return name == "input" || name == "data"
         case .ref(let head, let path, _):
-            guard isSingle(head, f) else { return false }
-            for p in path where !isSingle(p, f) { return false }
-            return true
+            return isSingle(head, f) && allSingle(path, f)
         case .array(let items, _), .set(let items, _):
-            for x in items where !isSingle(x, f) { return false }
-            return true
+            return allSingle(items, f)
         case .object(let pairs, _):
-            for (k, v) in pairs where !isSingle(k, f) || !isSingle(v, f) { return false }
+            for i in pairs.indices where !isSingle(pairs[i].0, f) || !isSingle(pairs[i].1, f) { return false }
             return true
         case .arrayComprehension, .setComprehension, .objectComprehension:
             // A comprehension is one collection, whatever its body binds.
@@ -32,11 +32,18 @@ extension Evaluator {
             case .builtin(let b): if b.function == nil || args.count != b.arity { return false }
             case .function(let fn): if args.count != fn.arity { return false }
             }
-            for a in args where !isSingle(a, f) { return false }
-            return true
+            return allSingle(args, f)
+        case .documentRef(let ref, _):
+            if !state.dataOverrides.isEmpty { return isSingle(ref.original, f) }
+            return allSingle(ref.rest, f)
         case .call, .template:
             return false
         }
+    }
+
+    func allSingle(_ terms: [Term], count: Int? = nil, _ f: Frame) -> Bool {
+        for i in 0..<(count ?? terms.count) where !isSingle(terms[i], f) { return false }
+        return true
     }
 
     /// The value of a term `isSingle` accepted; nil when undefined.
@@ -65,8 +72,8 @@ extension Evaluator {
             var keys: [Value] = [], values: [Value] = []
             keys.reserveCapacity(pairs.count)
             values.reserveCapacity(pairs.count)
-            for (kt, vt) in pairs {
-                guard let k = try value(of: kt, f), let v = try value(of: vt, f) else { return nil }
+            for i in pairs.indices {
+                guard let k = try value(of: pairs[i].0, f), let v = try value(of: pairs[i].1, f) else { return nil }
                 keys.append(k)
                 values.append(v)
             }
@@ -87,6 +94,10 @@ extension Evaluator {
             case .function(let fn):
                 return try callFunction(fn, args, loc)
             }
+        case .documentRef(let ref, _):
+            if !state.dataOverrides.isEmpty { return try value(of: ref.original, f) }
+            guard let doc = try nodeValue(ref.node) else { return nil }
+            return try walkValue(doc, ref.rest, 0, f)
         case .call, .template:
             var out: Value?
             try evalTerm(t, f) { if out == nil { out = $0 } }
@@ -99,8 +110,8 @@ extension Evaluator {
         let n = count ?? terms.count
         var out: [Value] = []
         out.reserveCapacity(n)
-        for t in terms[..<n] {
-            guard let v = try value(of: t, f) else { return nil }
+        for i in 0..<n {
+            guard let v = try value(of: terms[i], f) else { return nil }
             out.append(v)
         }
         return out
@@ -109,8 +120,8 @@ extension Evaluator {
     /// `value` followed along ground `path[i...]`.
     func walkValue(_ value: Value, _ path: [Term], _ i: Int, _ f: Frame) throws -> Value? {
         var current = value
-        for p in path[i...] {
-            guard let key = try self.value(of: p, f), let child = current[key: key] else { return nil }
+        for j in i..<path.count {
+            guard let key = try self.value(of: path[j], f), let child = current[key: key] else { return nil }
             current = child
         }
         return current

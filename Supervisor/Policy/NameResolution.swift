@@ -156,7 +156,7 @@ struct Environment {
 
     func compileTerm(_ t: Term, _ scope: Scope) throws -> Term {
         switch t {
-        case .value, .local, .resolvedCall:
+        case .value, .local, .resolvedCall, .documentRef:
             return t
         case .variable(let name, let loc):
             if let slot = scope.lookup(name) { return .local(slot, name, loc) }

@@ -67,6 +67,7 @@ public final class CompiledPolicy: Sendable {
         self.builtins = builtins
         root.computeDocuments()
         self.nodeCount = root.numberNodes()
+        DocumentRefResolver(root: root).resolveAll()
     }
 
     /// Checks sources and returns every error found (one per file at most), without stopping at the first file.
@@ -103,7 +104,7 @@ public final class CompiledPolicy: Sendable {
         let body = try Parser.parseQuery(query)
         let compiler = Compiler(builtins: builtins, root: root)
         let compiled = try compiler.compileQuery(body)
-        return PreparedQuery(policy: self, body: compiled.body, frameSize: compiled.frameSize,
+        return PreparedQuery(policy: self, body: DocumentRefResolver(root: root).body(compiled.body), frameSize: compiled.frameSize,
                              variables: compiled.variables, text: query, expressionCount: body.count)
     }
 
@@ -195,6 +196,7 @@ extension RuleNode {
         var next = 0
         func visit(_ n: RuleNode) {
             n.index = next
+            n.computeShape()
             next += 1
             for c in n.children.values { visit(c) }
         }

@@ -89,6 +89,7 @@ struct RecursionCheck {
     func dependencies(of t: Term, into deps: inout [RuleNode]) {
         switch t {
         case .value, .local, .call: break
+        case .documentRef(let ref, _): dependencies(of: ref.original, into: &deps)
         case .variable(let name, _):
             if name == "data" { deps += nodes(for: [] as [String?]) }
         case .ref(let head, let path, _):

@@ -3,14 +3,24 @@ import Foundation
 /// A position in a policy source file (1-based row and column).
 ///
 /// Every term and expression carries one, and the evaluator copies terms all the time, so
-/// the file name is stored as a number (see `FileNames`): a location is plain data and
-/// copying it costs no reference counting.
+/// the file name is stored as a number (see `FileNames`): a location is twelve bytes of
+/// plain data and copying it costs no reference counting.
 public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
     private var fileID: UInt32
+    private var row32: UInt32
+    private var col32: UInt32
+
     /// 1-based line.
-    public var row: Int
+    public var row: Int {
+        get { Int(row32) }
+        set { row32 = UInt32(truncatingIfNeeded: newValue) }
+    }
+
     /// 1-based column.
-    public var col: Int
+    public var col: Int {
+        get { Int(col32) }
+        set { col32 = UInt32(truncatingIfNeeded: newValue) }
+    }
 
     /// The file name as given to the loader.
     public var file: String {
@@ -20,8 +30,8 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
 
     public init(file: String, row: Int, col: Int) {
         self.fileID = FileNames.shared.id(file)
-        self.row = row
-        self.col = col
+        self.row32 = UInt32(truncatingIfNeeded: row)
+        self.col32 = UInt32(truncatingIfNeeded: col)
     }
 
     public var description: String { "\(file):\(row):\(col)" }
