@@ -112,7 +112,7 @@ enum WithTarget: Sendable {
     case function(String)
 }
 
-enum ExprKind: Sendable {
+indirect enum ExprKind: Sendable {
     /// A term whose value must be defined and not `false`.
     case term(Term)
     /// `a = b`.

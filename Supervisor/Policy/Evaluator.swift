@@ -323,7 +323,16 @@ final class Evaluator {
     // MARK: Terms
 
     func evalTerm(_ t: Term, _ f: Frame, _ k: (Value) throws -> Void) throws {
+        // The common leaves first, in a switch of their own: the large switch below copies
+        // the whole term before it dispatches.
         switch t {
+        case .value(let v, _):
+            return try k(v)
+        case .local(let s, let name, let loc):
+            guard let v = f[s] else {
+                throw PolicyError("rego_unsafe_var_error", "var \(name.hasPrefix("_$") ? "_" : name) is unsafe", at: loc)
+            }
+            return try k(v)
         case .ref, .array, .set, .object, .resolvedCall, .documentRef:
             // Ground terms have one value at most: compute it directly (EvaluatorSingle.swift).
             if isSingle(t, f) {
@@ -333,14 +342,14 @@ final class Evaluator {
         default:
             break
         }
+        try evalCompound(t, f, k)
+    }
+
+    /// Terms that may have several values, and the rarer kinds.
+    private func evalCompound(_ t: Term, _ f: Frame, _ k: (Value) throws -> Void) throws {
         switch t {
-        case .value(let v, _):
-            try k(v)
-        case .local(let s, let name, let loc):
-            guard let v = f[s] else {
-                throw PolicyError("rego_unsafe_var_error", "var \(name.hasPrefix("_$") ? "_" : name) is unsafe", at: loc)
-            }
-            try k(v)
+        case .value, .local:
+            try evalTerm(t, f, k)
         case .variable(let name, _):
             if name == "input" {
                 if let i = state.input { try k(i) }
