@@ -6,14 +6,27 @@
 /// work of the continuation-passing `evalTerm` without its nesting of closures. Whether a
 /// term qualifies is decided before evaluating any of it (`isSingle`), so nothing runs twice.
 ///
-/// Loops here go by index: `for x in array` copies each element out (reference counting
-/// its contents), where `array[i]` passed straight to a call is only borrowed.
+/// Loops here go by index through buffer pointers: `for x in array` copies each element
+/// out (reference counting its contents), where `buffer[i]` passed to a call is borrowed.
 extension Evaluator {
     /// True when `t` has at most one value in the current bindings and `value(of:)` can compute it.
     func isSingle(_ t: Term, _ f: Frame) -> Bool {
+        // Leaves in a switch without payload bindings, which would copy the term first.
         switch t {
         case .value: return true
         case .local(let s, _, _): return f[s] != nil
+        case .arrayComprehension, .setComprehension, .objectComprehension:
+            // A comprehension is one collection, whatever its body binds.
+            return true
+        case .call, .template: return false
+        default: return isSingleComposite(t, f)
+        }
+    }
+
+    private func isSingleComposite(_ t: Term, _ f: Frame) -> Bool {
+        switch t {
+        case .value, .local, .arrayComprehension, .setComprehension, .objectComprehension, .call, .template:
+            return isSingle(t, f)
         case .variable(let name, _): return name == "input" || name == "data"
         case .ref(let head, let path, _):
             return isSingle(head, f) && allSingle(path, f)
@@ -21,9 +34,6 @@ extension Evaluator {
             return allSingle(items, f)
         case .object(let pairs, _):
             for i in pairs.indices where !isSingle(pairs[i].0, f) || !isSingle(pairs[i].1, f) { return false }
-            return true
-        case .arrayComprehension, .setComprehension, .objectComprehension:
-            // A comprehension is one collection, whatever its body binds.
             return true
         case .resolvedCall(let target, let args, _):
             // Mocks may replace a function by a relation; outputs (`f(x, y)`) unify.
@@ -36,23 +46,29 @@ extension Evaluator {
         case .documentRef(let ref, _):
             if !state.dataOverrides.isEmpty { return isSingle(ref.original, f) }
             return allSingle(ref.rest, f)
-        case .call, .template:
-            return false
         }
     }
 
     func allSingle(_ terms: [Term], count: Int? = nil, _ f: Frame) -> Bool {
-        for i in 0..<(count ?? terms.count) where !isSingle(terms[i], f) { return false }
-        return true
+        terms.withUnsafeBufferPointer { ts in
+            for i in 0..<(count ?? ts.count) where !isSingle(ts[i], f) { return false }
+            return true
+        }
     }
 
     /// The value of a term `isSingle` accepted; nil when undefined.
     func value(of t: Term, _ f: Frame) throws -> Value? {
         switch t {
-        case .value(let v, _):
-            return v
-        case .local(let s, _, _):
-            return f[s]
+        case .value(let v, _): return v
+        case .local(let s, _, _): return f[s]
+        default: return try compositeValue(t, f)
+        }
+    }
+
+    private func compositeValue(_ t: Term, _ f: Frame) throws -> Value? {
+        switch t {
+        case .value, .local:
+            return try value(of: t, f)
         case .variable(let name, _):
             if name == "input" { return state.input }
             return try dataValue([], f)
@@ -110,21 +126,25 @@ extension Evaluator {
         let n = count ?? terms.count
         var out: [Value] = []
         out.reserveCapacity(n)
-        for i in 0..<n {
-            guard let v = try value(of: terms[i], f) else { return nil }
-            out.append(v)
+        return try terms.withUnsafeBufferPointer { ts in
+            for i in 0..<n {
+                guard let v = try value(of: ts[i], f) else { return nil }
+                out.append(v)
+            }
+            return out
         }
-        return out
     }
 
     /// `value` followed along ground `path[i...]`.
     func walkValue(_ value: Value, _ path: [Term], _ i: Int, _ f: Frame) throws -> Value? {
         var current = value
-        for j in i..<path.count {
-            guard let key = try self.value(of: path[j], f), let child = current[key: key] else { return nil }
-            current = child
+        return try path.withUnsafeBufferPointer { p in
+            for j in i..<p.count {
+                guard let key = try self.value(of: p[j], f), let child = current[key: key] else { return nil }
+                current = child
+            }
+            return current
         }
-        return current
     }
 
     /// The document at `data` + a ground `path`: rules where the path meets them, base data
