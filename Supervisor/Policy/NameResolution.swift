@@ -198,6 +198,7 @@ struct Environment {
             let b = try compileBody(body, child, bound: [], extraNames: Compiler.variableNames(in: k) + Compiler.variableNames(in: v))
             return .objectComprehension(try compileTerm(k, child), try compileTerm(v, child), b, loc)
         case .call(let fn, let args, let loc):
+            if isPrint(fn, scope) { return try compilePrint(args, scope, at: loc) }
             let target = try resolveCallTarget(fn, scope)
             let compiledArgs = try args.map { try compileTerm($0, scope) }
             let arity: Int

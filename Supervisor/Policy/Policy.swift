@@ -12,13 +12,17 @@ public struct EvaluationOptions: Sendable {
     public var timeout: Duration?
     /// The instant `time.now_ns` reports; the current time when nil.
     public var nowNanoseconds: BigInt?
+    /// Receives each line `print(...)` wrote, in order, when the evaluation ends (also when
+    /// it fails). Without one, print statements still run and their output is dropped.
+    public var printHandler: (@Sendable (String) -> Void)?
 
     public init(strictBuiltinErrors: Bool = false, stepLimit: Int = 50_000_000, timeout: Duration? = nil,
-                nowNanoseconds: BigInt? = nil) {
+                nowNanoseconds: BigInt? = nil, printHandler: (@Sendable (String) -> Void)? = nil) {
         self.strictBuiltinErrors = strictBuiltinErrors
         self.stepLimit = stepLimit
         self.timeout = timeout
         self.nowNanoseconds = nowNanoseconds
+        self.printHandler = printHandler
     }
 }
 
@@ -149,6 +153,9 @@ public final class PreparedQuery: Sendable {
         }
         let evaluator = Evaluator(root: policy.root, nodeCount: policy.nodeCount, baseData: policy.data, input: input, context: context,
                                   stepLimit: options.stepLimit, deadline: deadline)
+        defer {
+            if let handler = options.printHandler { context.printed.forEach(handler) }
+        }
         let frame = Frame.make(size: frameSize)
         var results: [QueryResult] = []
         var exprValues = Array(repeating: Value.bool(true), count: body.count)

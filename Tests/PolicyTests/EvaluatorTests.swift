@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Policy
 
@@ -146,5 +147,64 @@ struct EvaluatorTests {
     @Test("string templates")
     func templates() throws {
         #expect(try value(#"x := $"n={1 + 1} s={{1}}""#) == "n=2 s={1}")
+    }
+}
+
+/// Lines collected from `print(...)` (the handler may be called from any thread).
+final class PrintedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [String] = []
+    var lines: [String] { lock.withLock { storage } }
+    func append(_ line: String) { lock.withLock { storage.append(line) } }
+}
+
+@Suite("print")
+struct PrintTests {
+    func printed(_ query: String, _ modules: [String] = [], input: String? = nil) throws -> (results: Int, lines: [String]) {
+        let sources = modules.enumerated().map { PolicySource(file: "m\($0.offset).rego", text: $0.element) }
+        let out = PrintedLines()
+        let results = try CompiledPolicy(sources: sources).prepare(query)
+            .evaluate(input: try input.map { try Value(json: $0) }, options: EvaluationOptions(printHandler: out.append))
+        return (results.count, out.lines)
+    }
+
+    @Test("print writes its operands, space separated, and is always true")
+    func printsOperands() throws {
+        let m = """
+        package t
+        allow if {
+            print("user", input.user, 3, [1, "a"], {"k": {1}})
+            input.user == "alice"
+        }
+        """
+        let r = try printed("data.t.allow", [m], input: #"{"user": "alice"}"#)
+        #expect(r.results == 1)
+        #expect(r.lines == [#"user alice 3 [1, "a"] {"k": {1}}"#])
+    }
+
+    @Test("an undefined operand prints <undefined> and does not stop the body")
+    func undefinedOperand() throws {
+        let m = """
+        package t
+        p if {
+            print("missing:", input.nope)
+            true
+        }
+        """
+        let r = try printed("data.t.p", [m], input: "{}")
+        #expect(r.results == 1)
+        #expect(r.lines == ["missing: <undefined>"])
+    }
+
+    @Test("print in a query and in a loop prints once per solution")
+    func printInLoops() throws {
+        let r = try printed("some x in [1, 2]; print(x)")
+        #expect(r.results == 2)
+        #expect(r.lines == ["1", "2"])
+    }
+
+    @Test("print of an unbound variable is unsafe")
+    func unsafeOperand() throws {
+        #expect(throws: PolicyError.self) { try printed("print(y)") }
     }
 }
