@@ -15,7 +15,8 @@ tenants; allowed, denied, approval, ceilings exceeded, private hosts):
           set_input + query_bundle_entrypoint("warden/decision")
 
 Each engine runs in a process of its own under `taskset -c CPU` (the Go runtime with
-GOMAXPROCS=1), in shuffled rounds. Before timing, every engine's decision for every input is
+GOMAXPROCS=1), in shuffled rounds. With --floor, each peer also runs a one-line policy
+(`decision := {"allow": true}`) on the same inputs: what crossing its binding costs alone. Before timing, every engine's decision for every input is
 compared with Warden's; a difference is printed loudly and listed under the table.
 
 The peers live in a Python venv (default .build/bench-venv, or $WARDEN_BENCH_VENV); with
@@ -36,6 +37,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 QUERY = "data.warden.decision"
 ENGINES = ["warden", "opa", "regopy"]
+FLOOR_POLICY = 'package warden\n\ndecision := {"allow": true}\n'
 
 
 def policy_files():
@@ -53,25 +55,33 @@ def canonical(value):
 
 # ---------------------------------------------------------------- peers (run inside the venv)
 
-def opa_engine():
-    from opa_bindings import OpaEngine
-    engine = OpaEngine()
+def policy_sources(floor):
+    if floor:
+        return [("floor.rego", FLOOR_POLICY)]
+    out = []
     for f in policy_files():
         with open(f) as src:
-            engine.add_policy(os.path.relpath(f, ROOT), src.read())
+            out.append((os.path.relpath(f, ROOT), src.read()))
+    return out
+
+
+def opa_engine(floor=False):
+    from opa_bindings import OpaEngine
+    engine = OpaEngine()
+    for name, text in policy_sources(floor):
+        engine.add_policy(name, text)
 
     def decide(inp):
         return engine.eval_document("warden.decision", inp)
     return decide
 
 
-def regopy_engine():
+def regopy_engine(floor=False):
     from regopy import Input, Interpreter
     from regopy.rego_shared import rego_bundle_query_entrypoint, rego_free_output, rego_output_ok, rego_output_string
     interp = Interpreter()
-    for f in policy_files():
-        with open(f) as src:
-            interp.add_module(os.path.relpath(f, ROOT), src.read())
+    for name, text in policy_sources(floor):
+        interp.add_module(name, text)
     bundle = interp.build(None, ["warden/decision"])
 
     def decide(inp):
@@ -98,7 +108,8 @@ def regopy_engine():
 def worker(engine, inputs_path, count):
     """Runs inside the venv, pinned: prints the decisions, then the timing, as JSON."""
     inputs = read_inputs(inputs_path)
-    decide = {"opa": opa_engine, "regopy": regopy_engine}[engine]()
+    peer, _, floor = engine.partition(" ")
+    decide = {"opa": opa_engine, "regopy": regopy_engine}[peer](floor=bool(floor))
     decisions = [decide(i) for i in inputs]
     for k in range(min(100, count)):  # warm-up, as warden policy bench does
         decide(inputs[k % len(inputs)])
@@ -185,6 +196,7 @@ def main():
     ap.add_argument("--only", help="comma-separated engines")
     ap.add_argument("--venv")
     ap.add_argument("--setup", action="store_true", help="make the peers' venv first")
+    ap.add_argument("--floor", action="store_true", help="also time each peer's binding on a one-line policy")
     ap.add_argument("--seed", type=int)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -202,12 +214,14 @@ def main():
     if "warden" not in engines:
         engines.insert(0, "warden")  # the reference for ratios and decisions
     for e in [e for e in engines if e != "warden"]:
-        module = {"opa": "opa_bindings", "regopy": "regopy"}[e]
+        module = {"opa": "opa_bindings", "regopy": "regopy"}[e.split(" ")[0]]
         if not os.access(python, os.X_OK) or subprocess.run([python, "-c", f"import {module}"],
                                                             capture_output=True).returncode != 0:
             note(notes, f"{e} skipped: {module} is not importable from {python} (run with --setup)")
             engines.remove(e)
 
+    if args.floor:
+        engines += [e + " floor" for e in engines if e != "warden"]
     rng = random.Random(args.seed)
     load_before = loadavg()
     rounds = {e: [] for e in engines}
@@ -229,7 +243,7 @@ def main():
     mismatches = []
     reference = decisions.get("warden", [])
     for e in engines:
-        if e == "warden":
+        if e == "warden" or e.endswith(" floor"):
             continue
         for i, (mine, theirs) in enumerate(zip(reference, decisions.get(e, []))):
             if canonical(mine) != canonical(theirs):
@@ -257,14 +271,15 @@ def main():
         print(json.dumps({"header": header, "rows": rows, "mismatches": mismatches, "notes": notes}, indent=2))
         return exit_code(mismatches)
     print(header)
-    print(f"{'engine':<8} {'decisions':>10} {'median µs':>10} {'p99 µs':>10} {'decisions/s':>12} {'x warden':>9}")
-    print("-" * 64)
+    print(f"{'engine':<13} {'decisions':>10} {'median µs':>10} {'p99 µs':>10} {'decisions/s':>12} {'x warden':>9}")
+    print("-" * 69)
     for r in rows:
-        print(f"{r['engine']:<8} {r['decisions']:>10} {r['median_us']:>10.2f} {r['p99_us']:>10.2f} "
+        print(f"{r['engine']:<13} {r['decisions']:>10} {r['median_us']:>10.2f} {r['p99_us']:>10.2f} "
               f"{r['decisions_per_second']:>12.0f} {r['x_warden']:>9.1f}")
     if mismatches:
+        compared = len(inputs) * len([e for e in engines if e != "warden" and not e.endswith(" floor")])
         print(f"\n!!! {len(mismatches)} DECISION MISMATCHES (see above); same decisions: "
-              f"{len(inputs) * (len(engines) - 1) - len(mismatches)}/{len(inputs) * (len(engines) - 1)}")
+              f"{compared - len(mismatches)}/{compared}")
     else:
         print(f"\nall engines agree on all {len(inputs)} decisions")
     for n in notes:
