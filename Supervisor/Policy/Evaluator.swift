@@ -19,6 +19,42 @@ final class Frame: ManagedBuffer<Int, Value?> {
         get { withUnsafeMutablePointerToElements { $0[slot] } }
         set { withUnsafeMutablePointerToElements { $0[slot] = newValue } }
     }
+
+    /// Unbinds every slot.
+    func clear() {
+        withUnsafeMutablePointers { size, slots in
+            for i in 0..<size.pointee { slots[i] = nil }
+        }
+    }
+}
+
+/// Frames one evaluation used, kept for the next: a rule's frame is free again once its
+/// evaluation returns. Every binding is undone on the way out already (`unify`, `walk` and
+/// the iterations reset their slots in `defer`); `give` clears the slots all the same, so
+/// that no value of one evaluation can reach another.
+final class FramePool {
+    private var bySize: [[Frame]] = []
+
+    func take(_ size: Int) -> Frame {
+        if size < bySize.count, let f = bySize[size].popLast() { return f }
+        return Frame.make(size: size)
+    }
+
+    func give(_ f: Frame) {
+        f.clear()
+        let size = f.header
+        while bySize.count <= size { bySize.append([]) }
+        if bySize[size].count < 32 { bySize[size].append(f) }
+    }
+}
+
+/// Pools for the evaluations of one prepared query, one pool per evaluation at a time.
+final class FramePools: @unchecked Sendable {
+    private let lock = NSLock()
+    private var free: [FramePool] = []
+
+    func take() -> FramePool { lock.withLock { free.popLast() } ?? FramePool() }
+    func give(_ pool: FramePool) { lock.withLock { if free.count < 16 { free.append(pool) } } }
 }
 
 /// Thrown to stop enumerating once an answer is known (`not`, `every`, `else`).
@@ -67,10 +103,12 @@ final class Evaluator {
     var inProgress: [Bool]
     let nodeCount: Int
     var functionDepth = 0
+    let frames: FramePool
 
     init(root: RuleNode, nodeCount: Int, baseData: Value, input: Value?, context: BuiltinContext, stepLimit: Int,
-         deadline: Date?) {
+         deadline: Date?, frames: FramePool = FramePool()) {
         self.root = root
+        self.frames = frames
         self.nodeCount = nodeCount
         self.inProgress = Array(repeating: false, count: nodeCount)
         self.baseData = baseData
@@ -81,6 +119,10 @@ final class Evaluator {
     }
 
     func exitID() -> Int { nextExitID += 1; return nextExitID }
+
+    /// A clean frame; hand it back with `recycle` when the rule's evaluation is over.
+    func takeFrame(_ size: Int) -> Frame { frames.take(size) }
+    func recycle(_ f: Frame) { frames.give(f) }
 
     func tick(_ loc: SourceLocation) throws {
         steps += 1

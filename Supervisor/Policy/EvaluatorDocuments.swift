@@ -109,7 +109,8 @@ extension Evaluator {
         case .partialSet:
             var elements: [Value] = []
             for r in node.rules {
-                let f = Frame.make(size: r.frameSize)
+                let f = takeFrame(r.frameSize)
+                defer { recycle(f) }
                 try evalBody(r.body, 0, f) { try self.evalTerm(r.value, f) { elements.append($0) } }
             }
             return .set(RegoSet(elements))
@@ -132,7 +133,8 @@ extension Evaluator {
             var completeValues: [Value] = []
             for r in rules {
                 if r.kind == .multiValue {
-                    let f = Frame.make(size: r.frameSize)
+                    let f = takeFrame(r.frameSize)
+                    defer { recycle(f) }
                     if r.dynamicKeys.isEmpty { try builder.insertElement(prefix, nil, r.location) }
                     try evalBody(r.body, 0, f) {
                         try self.evalTerms(r.dynamicKeys, f) { keys in
@@ -140,7 +142,8 @@ extension Evaluator {
                         }
                     }
                 } else if !r.dynamicKeys.isEmpty {
-                    let f = Frame.make(size: r.frameSize)
+                    let f = takeFrame(r.frameSize)
+                    defer { recycle(f) }
                     try evalBody(r.body, 0, f) {
                         try self.evalTerms(r.dynamicKeys, f) { keys in
                             try self.evalTerm(r.value, f) { v in try builder.insert(prefix + keys, v, r.location) }
@@ -157,7 +160,8 @@ extension Evaluator {
             }
             var result = completeValues.first
             if result == nil, let d = node.defaultRule, rules.allSatisfy({ $0.dynamicKeys.isEmpty && $0.kind == .singleValue }) {
-                let f = Frame.make(size: d.frameSize)
+                let f = takeFrame(d.frameSize)
+                defer { recycle(f) }
                 try evalTerm(d.value, f) { v in if result == nil { result = v } }
             }
             if let result { try builder.insert(prefix, result, loc) }
@@ -202,7 +206,8 @@ extension Evaluator {
         if let v = result { return v }
         guard let d = node.defaultRule else { return nil }
         if let c = d.constantValue { return c }
-        let f = Frame.make(size: d.frameSize)
+        let f = takeFrame(d.frameSize)
+        defer { recycle(f) }
         try evalTerm(d.value, f) { v in if result == nil { result = v } }
         return result
     }
@@ -215,7 +220,8 @@ extension Evaluator {
             for v in try ruleValues(r, args: args) { try body(v) }
             return
         }
-        let f = Frame.make(size: r.frameSize)
+        let f = takeFrame(r.frameSize)
+        defer { recycle(f) }
         if let args {
             try unifyArray(r.args, args, 0, f) {
                 try self.evalBody(r.body, 0, f) { try self.evalTerm(r.value, f, body) }
@@ -228,7 +234,8 @@ extension Evaluator {
     /// The values one rule (with its `else` chain) produces; `args` are bound first for functions.
     func ruleValues(_ r: CompiledRule, args: [Value]?) throws -> [Value] {
         if args == nil, let c = r.constantValue { return [c] }
-        let f = Frame.make(size: r.frameSize)
+        let f = takeFrame(r.frameSize)
+        defer { recycle(f) }
         var values: [Value] = []
         let bindArgs: (() throws -> Void) throws -> Void = { k in
             if let args { try self.unifyArray(r.args, args, 0, f, k) } else { try k() }

@@ -133,6 +133,8 @@ public final class PreparedQuery: Sendable {
     /// The query text.
     public let text: String
     let expressionCount: Int
+    /// Frames reused from one evaluation to the next.
+    let framePools = FramePools()
 
     init(policy: CompiledPolicy, body: Body, frameSize: Int, variables: [(String, Int)], text: String, expressionCount: Int) {
         self.policy = policy
@@ -151,12 +153,15 @@ public final class PreparedQuery: Sendable {
             let (s, atto) = d.components
             return Date().addingTimeInterval(Double(s) + Double(atto) / 1e18)
         }
+        let pool = framePools.take()
+        defer { framePools.give(pool) }
         let evaluator = Evaluator(root: policy.root, nodeCount: policy.nodeCount, baseData: policy.data, input: input, context: context,
-                                  stepLimit: options.stepLimit, deadline: deadline)
+                                  stepLimit: options.stepLimit, deadline: deadline, frames: pool)
         defer {
             if let handler = options.printHandler { context.printed.forEach(handler) }
         }
-        let frame = Frame.make(size: frameSize)
+        let frame = evaluator.takeFrame(frameSize)
+        defer { evaluator.recycle(frame) }
         var results: [QueryResult] = []
         var exprValues = Array(repeating: Value.bool(true), count: body.count)
         func run(_ i: Int) throws {

@@ -208,3 +208,33 @@ struct PrintTests {
         #expect(throws: PolicyError.self) { try printed("print(y)") }
     }
 }
+
+@Suite("Prepared queries")
+struct PreparedQueryTests {
+    static let module = """
+    package t
+    names contains n if { some u in input.users; n := upper(u) }
+    first := x if { some i, x in input.users; i == 0 }
+    count_of(xs) := n if n := count(xs)
+    summary := {"names": names, "first": first, "count": count_of(input.users)}
+    """
+
+    @Test("evaluations reuse frames without carrying bindings from one to the next, on any thread")
+    func repeatedAndConcurrent() throws {
+        let query = try CompiledPolicy(sources: [PolicySource(file: "t.rego", text: Self.module)]).prepare("data.t.summary")
+        let inputs: [Value] = [#"{"users": ["a", "b"]}"#, #"{"users": ["c"]}"#, #"{"users": []}"#].map { try! Value(json: $0) }
+        let expected = try inputs.map { try query.evaluate(input: $0).first?.expressions.first }
+        #expect(expected[1] == (try CompiledPolicy.value(ofTerm: #"{"names": {"C"}, "first": "c", "count": 1}"#)))
+        // No user, no `first`: the summary is undefined, whatever the evaluation before bound.
+        #expect(expected[2] == nil)
+        let mismatches = PrintedLines()
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for i in 0..<200 {
+                let k = (worker + i) % inputs.count
+                let got = try? query.evaluate(input: inputs[k]).first?.expressions.first
+                if got != expected[k] { mismatches.append("worker \(worker) input \(k)") }
+            }
+        }
+        #expect(mismatches.lines.isEmpty)
+    }
+}
