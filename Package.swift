@@ -38,7 +38,10 @@ let package = Package(
                 path: "Supervisor/Policy",
                 // The evaluator's recursive closures make the closure specializer
                 // nest copies without end in -O builds; compile time explodes.
-                swiftSettings: [.unsafeFlags(["-Xllvm", "-sil-disable-pass=closure-specialize"])]),
+                // Run-time exclusivity checks cost on every access to the evaluator's
+                // state; the hot path does without them (debug builds keep them).
+                swiftSettings: [.unsafeFlags(["-Xllvm", "-sil-disable-pass=closure-specialize"]),
+                                .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
 
         // Tenants, API keys and the rest of the system of record: one protocol, SQLite now.
         .target(name: "Store",

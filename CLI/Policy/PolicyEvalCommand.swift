@@ -35,7 +35,8 @@ struct PolicyEvalCommand: ParsableCommand {
                 inputValue = try CompiledPolicy.value(ofTerm: try String(contentsOfFile: inputTerm, encoding: .utf8))
             }
             let results = try prepared.evaluate(input: inputValue,
-                                                options: EvaluationOptions(strictBuiltinErrors: strictBuiltinErrors))
+                                                options: EvaluationOptions(strictBuiltinErrors: strictBuiltinErrors,
+                                                                           printHandler: printToStandardError))
             print(resultDocument(results, pretty: pretty))
         } catch let e as PolicyError {
             print(errorDocument([e]))

@@ -24,6 +24,11 @@ struct PolicyLoader {
     }
 }
 
+/// Where `print(...)` in a policy writes, as with `opa eval` and `opa test`: one line each.
+@Sendable func printToStandardError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
 /// The `{"errors": [...]}` document of `opa eval --format json`.
 func errorDocument(_ errors: [PolicyError]) -> String {
     let items = errors.map { e -> String in

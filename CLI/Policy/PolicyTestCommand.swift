@@ -27,7 +27,7 @@ struct PolicyTestCommand: ParsableCommand {
             let start = ContinuousClock.now
             var outcome: String
             do {
-                let results = try policy.prepare(name).evaluate()
+                let results = try policy.prepare(name).evaluate(options: EvaluationOptions(printHandler: printToStandardError))
                 let ok = results.contains { r in r.expressions.first.map { $0 != .bool(false) } ?? false }
                 outcome = ok ? "PASS" : "FAIL"
             } catch let e as PolicyError {

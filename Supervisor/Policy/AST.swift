@@ -1,6 +1,10 @@
 /// Rego syntax trees. The parser builds them; the compiler resolves names (turning
 /// variables into frame slots) and reorders bodies for safety; the evaluator walks them.
-indirect enum Term: Sendable {
+///
+/// Only the cases that contain a term directly are `indirect`: constants, variables and
+/// collections sit in the enum itself, so the evaluator reads them out of term arrays
+/// without reference counting a box each time.
+enum Term: Sendable {
     /// A constant value (scalar, or a composite made only of constants).
     case value(Value, SourceLocation)
     /// A variable before compilation; after it, only the roots `data` and `input` stay names.
@@ -8,25 +12,28 @@ indirect enum Term: Sendable {
     /// A variable resolved to a slot of its frame.
     case local(Int, String, SourceLocation)
     /// `head.a[b]...`: the head term and the path after it.
-    case ref(Term, [Term], SourceLocation)
+    indirect case ref(Term, [Term], SourceLocation)
     case array([Term], SourceLocation)
     case object([(Term, Term)], SourceLocation)
     case set([Term], SourceLocation)
-    case arrayComprehension(Term, Body, SourceLocation)
-    case setComprehension(Term, Body, SourceLocation)
-    case objectComprehension(Term, Term, Body, SourceLocation)
+    indirect case arrayComprehension(Term, Body, SourceLocation)
+    indirect case setComprehension(Term, Body, SourceLocation)
+    indirect case objectComprehension(Term, Term, Body, SourceLocation)
     /// A call before compilation: the function's name as written, and the operands.
-    case call(Term, [Term], SourceLocation)
+    indirect case call(Term, [Term], SourceLocation)
     /// A compiled call of a builtin or a user function.
-    case resolvedCall(CallTarget, [Term], SourceLocation)
+    indirect case resolvedCall(CallTarget, [Term], SourceLocation)
     /// `$"...{expr}..."`: literal text and terms.
-    case template([TemplatePart], SourceLocation)
+    indirect case template([TemplatePart], SourceLocation)
+    /// A ref into `data` resolved to its rule node once the policy is compiled (`DocumentRefs.swift`).
+    case documentRef(DocumentRef, SourceLocation)
 
     var location: SourceLocation {
         switch self {
         case .value(_, let l), .variable(_, let l), .local(_, _, let l), .ref(_, _, let l), .array(_, let l),
              .object(_, let l), .set(_, let l), .arrayComprehension(_, _, let l), .setComprehension(_, _, let l),
-             .objectComprehension(_, _, _, let l), .call(_, _, let l), .resolvedCall(_, _, let l), .template(_, let l):
+             .objectComprehension(_, _, _, let l), .call(_, _, let l), .resolvedCall(_, _, let l), .template(_, let l),
+             .documentRef(_, let l):
             return l
         }
     }
@@ -63,8 +70,27 @@ enum TemplatePart: Sendable {
 /// What a compiled call invokes.
 enum CallTarget: Sendable {
     case builtin(Builtin)
-    /// A user function: its full path (`["test", "f"]` for `data.test.f`).
-    case function([String], arity: Int)
+    /// A user function.
+    case function(FunctionRef)
+}
+
+/// A user function as calls name it, resolved once at compile time so that calls need no
+/// path lookups or key strings.
+final class FunctionRef: Sendable {
+    /// The full path (`["test", "f"]` for `data.test.f`).
+    let path: [String]
+    let arity: Int
+    /// `data.test.f`: the name `with` replaces it by.
+    let name: String
+    /// The rules' node in the tree the call was compiled against.
+    let node: RuleNode?
+
+    init(path: [String], arity: Int, node: RuleNode?) {
+        self.path = path
+        self.arity = arity
+        self.name = "data." + path.joined(separator: ".")
+        self.node = node
+    }
 }
 
 /// `with target as value`.
@@ -86,7 +112,7 @@ enum WithTarget: Sendable {
     case function(String)
 }
 
-enum ExprKind: Sendable {
+indirect enum ExprKind: Sendable {
     /// A term whose value must be defined and not `false`.
     case term(Term)
     /// `a = b`.

@@ -51,6 +51,27 @@ final class RuleNode: @unchecked Sendable {
     var defaultRule: CompiledRule?
     /// A module declares this package: it is a document (`{}` at least) even without rules.
     var isPackage = false
+    /// Position in the compiled tree (`numberNodes`): the evaluator keeps documents in arrays by it.
+    var index = 0
+    /// How the evaluator computes this node's document, decided once compiled (`numberNodes`).
+    var shape = DocumentShape.general
+
+    enum DocumentShape {
+        /// Complete rules (`p := v`, `p if ...`), nothing below.
+        case complete
+        /// Multi-value rules without key variables (`p contains x`), nothing below.
+        case partialSet
+        /// Anything else: built with `DocumentBuilder`.
+        case general
+    }
+
+    func computeShape() {
+        shape = .general
+        guard children.isEmpty, let first = rules.first ?? defaultRule,
+              rules.allSatisfy({ $0.dynamicKeys.isEmpty && $0.kind == first.kind }) else { return }
+        if first.kind == .singleValue { shape = .complete }
+        if first.kind == .multiValue { shape = .partialSet }
+    }
 
     init(path: [String]) { self.path = path }
 

@@ -1,20 +1,16 @@
 import BigInt
 import Foundation
 
-/// Variable slots of one rule invocation (or query); comprehension and `every` bodies share
-/// their rule's frame. `nil` is unbound.
-final class Frame {
-    var slots: [Value?]
-    init(size: Int) { slots = Array(repeating: nil, count: size) }
-}
-
 /// Thrown to stop enumerating once an answer is known (`not`, `every`, `else`).
 struct FoundSolution: Error { let id: Int }
 
 /// Per-`with`-scope memory of virtual documents and function results.
 final class Memo {
-    var documents: [ObjectIdentifier: Value?] = [:]
-    var functions: [String: [[Value]: Value?]] = [:]
+    /// Documents by `RuleNode.index`; the outer nil is "not computed yet".
+    var documents: [Value??]
+    var functions: [ObjectIdentifier: [[Value]: Value?]] = [:]
+
+    init(nodes: Int) { documents = Array(repeating: nil, count: nodes) }
 }
 
 /// A function or builtin replaced by `with`.
@@ -28,16 +24,16 @@ struct WithState {
     var input: Value?
     var dataOverrides: [([String], Value)] = []
     var mocks: [String: Mock] = [:]
-    var memo = Memo()
+    var memo: Memo
 }
 
 /// Evaluates compiled rules and queries top-down, by backtracking with continuations.
 /// One evaluator serves one evaluation (it holds the memo and budgets).
 ///
-/// The mutually recursive continuation-passing functions are marked `@_optimize(none)`:
-/// the optimizer's closure specialization otherwise multiplies copies of them without
-/// bound and a release build of this file does not finish. What they call (values,
-/// lookups, builtins) is still optimized.
+/// The continuations are non-escaping closures passed down mutually recursive functions.
+/// The SIL closure specializer would clone those functions for every closure they receive,
+/// without bound, so the Policy target disables that one pass (`Package.swift`); everything
+/// else is optimized as usual.
 final class Evaluator {
     let root: RuleNode
     let baseData: Value
@@ -47,19 +43,30 @@ final class Evaluator {
     let deadline: Date?
     var steps = 0
     var nextExitID = 0
-    var inProgress = Set<ObjectIdentifier>()
+    /// Rule nodes being computed, by `RuleNode.index`: meeting one again is recursion.
+    var inProgress: [Bool]
+    let nodeCount: Int
     var functionDepth = 0
+    let frames: FramePool
 
-    init(root: RuleNode, baseData: Value, input: Value?, context: BuiltinContext, stepLimit: Int, deadline: Date?) {
+    init(root: RuleNode, nodeCount: Int, baseData: Value, input: Value?, context: BuiltinContext, stepLimit: Int,
+         deadline: Date?, frames: FramePool = FramePool()) {
         self.root = root
+        self.frames = frames
+        self.nodeCount = nodeCount
+        self.inProgress = Array(repeating: false, count: nodeCount)
         self.baseData = baseData
         self.context = context
-        self.state = WithState(input: input)
+        self.state = WithState(input: input, memo: Memo(nodes: nodeCount))
         self.stepLimit = stepLimit
         self.deadline = deadline
     }
 
     func exitID() -> Int { nextExitID += 1; return nextExitID }
+
+    /// A clean frame; hand it back with `recycle` when the rule's evaluation is over.
+    func takeFrame(_ size: Int) -> Frame { frames.take(size) }
+    func recycle(_ f: Frame) { frames.give(f) }
 
     func tick(_ loc: SourceLocation) throws {
         steps += 1
@@ -74,13 +81,11 @@ final class Evaluator {
 
     // MARK: Bodies and expressions
 
-    @_optimize(none)
     func evalBody(_ body: Body, _ i: Int, _ f: Frame, _ k: () throws -> Void) throws {
         if i == body.count { return try k() }
         try evalExpr(body[i], f) { try self.evalBody(body, i + 1, f, k) }
     }
 
-    @_optimize(none)
     func evalExpr(_ e: Expr, _ f: Frame, _ k: () throws -> Void) throws {
         try tick(e.location)
         if !e.withs.isEmpty { return try evalWith(e, f, k) }
@@ -96,7 +101,6 @@ final class Evaluator {
         try evalExprCore(e, f, k)
     }
 
-    @_optimize(none)
     func evalWith(_ e: Expr, _ f: Frame, _ k: () throws -> Void) throws {
         guard let inner = try withState(e.withs, f) else { return }
         var plain = e
@@ -115,7 +119,7 @@ final class Evaluator {
     /// The state under `with` modifiers, or nil when a replacement value is undefined.
     func withState(_ withs: [WithModifier], _ f: Frame) throws -> WithState? {
         var inner = state
-        inner.memo = Memo()
+        inner.memo = Memo(nodes: nodeCount)
         for w in withs {
             var value: Value?
             if w.replacement == nil {
@@ -144,14 +148,12 @@ final class Evaluator {
         return .object(obj)
     }
 
-    @_optimize(none)
     func evalExprCore(_ e: Expr, _ f: Frame, _ k: () throws -> Void) throws {
         switch e.kind {
         case .term(let t):
             if case .resolvedCall(let target, let args, let loc) = t, args.count == arity(of: target) + 1 {
-                let operands = Array(args.dropLast())
                 guard let out = args.last else { return }
-                try evalCall(target, operands, loc, f) { v in try self.unify(out, v, f, k) }
+                try evalCall(target, args, count: args.count - 1, loc, f) { v in try self.unify(out, v, f, k) }
                 return
             }
             try evalTerm(t, f) { v in
@@ -219,7 +221,7 @@ final class Evaluator {
     func arity(of target: CallTarget) -> Int {
         switch target {
         case .builtin(let b): return b.arity
-        case .function(_, let arity): return arity
+        case .function(let fn): return fn.arity
         }
     }
 
@@ -227,14 +229,13 @@ final class Evaluator {
 
     func isUnboundPattern(_ t: Term, _ f: Frame) -> Bool {
         switch t {
-        case .local(let s, _, _): return f.slots[s] == nil
+        case .local(let s, _, _): return f[s] == nil
         case .array(let items, _): return items.contains { isUnboundPattern($0, f) }
         case .object(let pairs, _): return pairs.contains { isUnboundPattern($0.1, f) }
         default: return false
         }
     }
 
-    @_optimize(none)
     func unifyTerms(_ a: Term, _ b: Term, _ f: Frame, _ k: () throws -> Void) throws {
         if case .array(let xs, _) = a, case .array(let ys, _) = b, xs.count == ys.count,
            isUnboundPattern(a, f) || isUnboundPattern(b, f) {
@@ -263,23 +264,21 @@ final class Evaluator {
         try evalTerm(a, f) { v in try self.unify(b, v, f, k) }
     }
 
-    @_optimize(none)
     func unifyPairs(_ pairs: [(Term, Term)], _ i: Int, _ f: Frame, _ k: () throws -> Void) throws {
         if i == pairs.count { return try k() }
         try unifyTerms(pairs[i].0, pairs[i].1, f) { try self.unifyPairs(pairs, i + 1, f, k) }
     }
 
     /// Binds the variables of `pattern` so that it equals `value`, then continues.
-    @_optimize(none)
     func unify(_ pattern: Term, _ value: Value, _ f: Frame, _ k: () throws -> Void) throws {
         switch pattern {
         case .local(let s, _, _):
-            if let bound = f.slots[s] {
+            if let bound = f[s] {
                 if bound == value { try k() }
                 return
             }
-            f.slots[s] = value
-            defer { f.slots[s] = nil }
+            f[s] = value
+            defer { f[s] = nil }
             try k()
         case .value(let v, _):
             if v == value { try k() }
@@ -294,13 +293,11 @@ final class Evaluator {
         }
     }
 
-    @_optimize(none)
     func unifyArray(_ items: [Term], _ values: [Value], _ i: Int, _ f: Frame, _ k: () throws -> Void) throws {
         if i == items.count { return try k() }
         try unify(items[i], values[i], f) { try self.unifyArray(items, values, i + 1, f, k) }
     }
 
-    @_optimize(none)
     func unifyObject(_ pairs: [(Term, Term)], _ o: RegoObject, _ i: Int, _ f: Frame, _ k: () throws -> Void) throws {
         if i == pairs.count { return try k() }
         try evalTerm(pairs[i].0, f) { key in
@@ -311,16 +308,34 @@ final class Evaluator {
 
     // MARK: Terms
 
-    @_optimize(none)
     func evalTerm(_ t: Term, _ f: Frame, _ k: (Value) throws -> Void) throws {
+        // The common leaves first, in a switch of their own: the large switch below copies
+        // the whole term before it dispatches.
         switch t {
         case .value(let v, _):
-            try k(v)
+            return try k(v)
         case .local(let s, let name, let loc):
-            guard let v = f.slots[s] else {
+            guard let v = f[s] else {
                 throw PolicyError("rego_unsafe_var_error", "var \(name.hasPrefix("_$") ? "_" : name) is unsafe", at: loc)
             }
-            try k(v)
+            return try k(v)
+        case .ref, .array, .set, .object, .resolvedCall, .documentRef:
+            // Ground terms have one value at most: compute it directly (EvaluatorSingle.swift).
+            if isSingle(t, f) {
+                if let v = try value(of: t, f) { try k(v) }
+                return
+            }
+        default:
+            break
+        }
+        try evalCompound(t, f, k)
+    }
+
+    /// Terms that may have several values, and the rarer kinds.
+    private func evalCompound(_ t: Term, _ f: Frame, _ k: (Value) throws -> Void) throws {
+        switch t {
+        case .value, .local:
+            try evalTerm(t, f, k)
         case .variable(let name, _):
             if name == "input" {
                 if let i = state.input { try k(i) }
@@ -337,19 +352,14 @@ final class Evaluator {
                 try evalTerm(head, f) { v in try self.walk(v, path, 0, f, k) }
             }
         case .array(let items, _):
-            try evalTerms(items, 0, [], f) { try k(.array($0)) }
+            try evalTerms(items, f) { try k(.array($0)) }
         case .set(let items, _):
-            try evalTerms(items, 0, [], f) { try k(.set(RegoSet($0))) }
-        case .object(let pairs, let loc):
-            try evalTerms(pairs.map(\.0), 0, [], f) { keys in
-                try self.evalTerms(pairs.map(\.1), 0, [], f) { values in
-                    var seen = Set<Value>()
-                    for key in keys where !seen.insert(key).inserted {
-                        _ = loc
-                    }
-                    try k(.object(RegoObject(zip(keys, values).map { ($0, $1) })))
-                }
-            }
+            try evalTerms(items, f) { try k(.set(RegoSet($0))) }
+        case .object(let pairs, _):
+            var keys: [Value] = [], values: [Value] = []
+            keys.reserveCapacity(pairs.count)
+            values.reserveCapacity(pairs.count)
+            try evalObject(pairs, 0, &keys, &values, f, k)
         case .arrayComprehension(let head, let body, _):
             var out: [Value] = []
             try evalBody(body, 0, f) { try self.evalTerm(head, f) { out.append($0) } }
@@ -375,20 +385,23 @@ final class Evaluator {
             if args.count == arity(of: target) + 1 {
                 // A call with its output operand used as a term: true when the output unifies.
                 guard let out = args.last else { return }
-                try evalCall(target, Array(args.dropLast()), loc, f) { v in
+                try evalCall(target, args, count: args.count - 1, loc, f) { v in
                     try self.unify(out, v, f) { try k(.bool(true)) }
                 }
                 return
             }
-            try evalCall(target, args, loc, f, k)
+            try evalCall(target, args, count: args.count, loc, f, k)
         case .call(_, _, let loc):
             throw PolicyError("rego_compile_error", "unresolved call", at: loc)
         case .template(let parts, _):
             try evalTemplate(parts, 0, "", f, k)
+        case .documentRef(let ref, _):
+            if !state.dataOverrides.isEmpty { return try evalTerm(ref.original, f, k) }
+            guard let doc = try nodeValue(ref.node) else { return }
+            try walk(doc, ref.rest, 0, f, k)
         }
     }
 
-    @_optimize(none)
     func evalTemplate(_ parts: [TemplatePart], _ i: Int, _ acc: String, _ f: Frame, _ k: (Value) throws -> Void) throws {
         if i == parts.count { return try k(.string(acc)) }
         switch parts[i] {
@@ -418,26 +431,57 @@ final class Evaluator {
         }
     }
 
-    @_optimize(none)
-    func evalTerms(_ terms: [Term], _ i: Int, _ acc: [Value], _ f: Frame, _ k: ([Value]) throws -> Void) throws {
-        if i == terms.count { return try k(acc) }
-        if i == 0, let all = Environment.constants(terms) { return try k(all) }
+    /// Every combination of the values of `terms[..<count]` (all of them by default).
+    func evalTerms(_ terms: [Term], count: Int? = nil, _ f: Frame, _ k: ([Value]) throws -> Void) throws {
+        let n = count ?? terms.count
+        if n == terms.count, let all = Environment.constants(terms) { return try k(all) }
+        if allSingle(terms, count: n, f) {
+            if let values = try values(of: terms, count: n, f) { try k(values) }
+            return
+        }
+        // One buffer, appended to and trimmed while backtracking.
+        var acc: [Value] = []
+        acc.reserveCapacity(n)
+        try evalTerms(terms, 0, n, &acc, f, k)
+    }
+
+    private func evalTerms(_ terms: [Term], _ i: Int, _ n: Int, _ acc: inout [Value], _ f: Frame,
+                           _ k: ([Value]) throws -> Void) throws {
+        if i == n { return try k(acc) }
         try evalTerm(terms[i], f) { v in
-            var next = acc
-            next.append(v)
-            try self.evalTerms(terms, i + 1, next, f, k)
+            acc.append(v)
+            defer { acc.removeLast() }
+            try self.evalTerms(terms, i + 1, n, &acc, f, k)
+        }
+    }
+
+    /// The object of `pairs`, for every combination of their keys' and values' values.
+    func evalObject(_ pairs: [(Term, Term)], _ i: Int, _ keys: inout [Value], _ values: inout [Value], _ f: Frame,
+                    _ k: (Value) throws -> Void) throws {
+        if i == pairs.count { return try k(.object(RegoObject(keys: keys, values: values))) }
+        try evalTerm(pairs[i].0, f) { key in
+            try self.evalTerm(pairs[i].1, f) { value in
+                keys.append(key)
+                values.append(value)
+                defer { keys.removeLast(); values.removeLast() }
+                try self.evalObject(pairs, i + 1, &keys, &values, f, k)
+            }
         }
     }
 
     /// Follows `path[i...]` into a value, enumerating unbound variables.
-    @_optimize(none)
     func walk(_ value: Value, _ path: [Term], _ i: Int, _ f: Frame, _ k: (Value) throws -> Void) throws {
         if i == path.count { return try k(value) }
         let p = path[i]
-        if case .local(let s, _, _) = p, f.slots[s] == nil {
+        // Constant keys (`input.tenant.plan`) are the common case: no continuation needed.
+        if case .value(let key, _) = p {
+            if let child = value[key: key] { try walk(child, path, i + 1, f, k) }
+            return
+        }
+        if case .local(let s, _, _) = p, f[s] == nil {
             try iterate(value) { key, child in
-                f.slots[s] = key
-                defer { f.slots[s] = nil }
+                f[s] = key
+                defer { f[s] = nil }
                 try self.walk(child, path, i + 1, f, k)
             }
             return

@@ -1,7 +1,6 @@
 import Foundation
 
-/// Virtual documents (rules), the `data` tree, and calls. Like the core of `Evaluator`,
-/// the continuation-passing functions here opt out of optimization (see `Evaluator`).
+/// Virtual documents (rules), the `data` tree, and calls.
 extension Evaluator {
     // MARK: data
 
@@ -19,7 +18,6 @@ extension Evaluator {
         return out
     }
 
-    @_optimize(none)
     func evalDataRef(_ node: RuleNode?, _ base: Value?, _ at: [String], _ path: [Term], _ i: Int, _ f: Frame,
                      _ k: (Value) throws -> Void) throws {
         let overriding = !state.dataOverrides.isEmpty
@@ -39,21 +37,21 @@ extension Evaluator {
             return
         }
         let p = path[i]
-        if case .local(let s, _, _) = p, f.slots[s] == nil {
+        if case .local(let s, _, _) = p, f[s] == nil {
             var keys = Set<Value>()
             if let node { for (key, child) in node.children where child.hasDocuments { keys.insert(.string(key)) } }
             if case .object(let o)? = base { keys.formUnion(o.keys) }
             for key in keys.sorted() {
-                f.slots[s] = key
-                defer { f.slots[s] = nil }
+                f[s] = key
+                defer { f[s] = nil }
                 try descend(node, base, at, key, path, i, f, k)
             }
             return
         }
+        if case .value(let key, _) = p { return try descend(node, base, at, key, path, i, f, k) }
         try evalTerm(p, f) { key in try self.descend(node, base, at, key, path, i, f, k) }
     }
 
-    @_optimize(none)
     private func descend(_ node: RuleNode?, _ base: Value?, _ at: [String], _ key: Value, _ path: [Term], _ i: Int,
                          _ f: Frame, _ k: (Value) throws -> Void) throws {
         var key = key
@@ -69,7 +67,6 @@ extension Evaluator {
     }
 
     /// The document at a namespace (package or plain data): base data merged with the rules below.
-    @_optimize(none)
     func namespaceValue(_ node: RuleNode?, _ base: Value?, _ at: [String]) throws -> Value? {
         if let node, node.hasRules, !node.isFunction { return applyOverrides(try nodeValue(node), at) }
         guard let node, node.hasDocuments else { return applyOverrides(base, at) }
@@ -88,36 +85,37 @@ extension Evaluator {
     // MARK: Rules
 
     /// The value of the rules at a node (memoised for this evaluation and `with` scope).
-    @_optimize(none)
     func nodeValue(_ node: RuleNode) throws -> Value? {
-        let id = ObjectIdentifier(node)
-        if let cached = state.memo.documents[id] { return cached }
-        guard inProgress.insert(id).inserted else {
+        let i = node.index
+        if let cached = state.memo.documents[i] { return cached }
+        guard !inProgress[i] else {
             let name = "data." + node.path.joined(separator: ".")
             throw PolicyError("rego_recursion_error", "rule \(name) is recursive: \(name) -> \(name)",
                               at: node.rules.first?.location)
         }
-        defer { inProgress.remove(id) }
+        inProgress[i] = true
+        defer { inProgress[i] = false }
         let memo = state.memo
         let value = try computeNodeValue(node)
-        memo.documents[id] = .some(value)
+        memo.documents[i] = .some(value)
         return value
     }
 
-    @_optimize(none)
     private func computeNodeValue(_ node: RuleNode) throws -> Value? {
         // Fast paths for the common shapes: one complete value, or one set, with nothing below.
-        if node.children.isEmpty, let first = node.rules.first ?? node.defaultRule,
-           node.rules.allSatisfy({ $0.dynamicKeys.isEmpty && $0.kind == first.kind }) {
-            if first.kind == .singleValue { return try completeValue(node) }
-            if first.kind == .multiValue {
-                var elements: [Value] = []
-                for r in node.rules {
-                    let f = Frame(size: r.frameSize)
-                    try evalBody(r.body, 0, f) { try self.evalTerm(r.value, f) { elements.append($0) } }
-                }
-                return .set(RegoSet(elements))
+        switch node.shape {
+        case .complete:
+            return try completeValue(node)
+        case .partialSet:
+            var elements: [Value] = []
+            for r in node.rules {
+                let f = takeFrame(r.frameSize)
+                defer { recycle(f) }
+                try evalBody(r.body, 0, f) { try self.evalTerm(r.value, f) { elements.append($0) } }
             }
+            return .set(RegoSet(elements))
+        case .general:
+            break
         }
         let builder = DocumentBuilder()
         try collectDocument(node, [], builder)
@@ -125,7 +123,6 @@ extension Evaluator {
     }
 
     /// Adds what the rules at `node` (and below) produce, at `prefix` relative to the queried node.
-    @_optimize(none)
     func collectDocument(_ node: RuleNode, _ prefix: [Value], _ builder: DocumentBuilder) throws {
         let rules = node.rules
         let loc = rules.first?.location
@@ -136,17 +133,19 @@ extension Evaluator {
             var completeValues: [Value] = []
             for r in rules {
                 if r.kind == .multiValue {
-                    let f = Frame(size: r.frameSize)
+                    let f = takeFrame(r.frameSize)
+                    defer { recycle(f) }
                     if r.dynamicKeys.isEmpty { try builder.insertElement(prefix, nil, r.location) }
                     try evalBody(r.body, 0, f) {
-                        try self.evalTerms(r.dynamicKeys, 0, [], f) { keys in
+                        try self.evalTerms(r.dynamicKeys, f) { keys in
                             try self.evalTerm(r.value, f) { v in try builder.insertElement(prefix + keys, v, r.location) }
                         }
                     }
                 } else if !r.dynamicKeys.isEmpty {
-                    let f = Frame(size: r.frameSize)
+                    let f = takeFrame(r.frameSize)
+                    defer { recycle(f) }
                     try evalBody(r.body, 0, f) {
-                        try self.evalTerms(r.dynamicKeys, 0, [], f) { keys in
+                        try self.evalTerms(r.dynamicKeys, f) { keys in
                             try self.evalTerm(r.value, f) { v in try builder.insert(prefix + keys, v, r.location) }
                         }
                     }
@@ -161,7 +160,8 @@ extension Evaluator {
             }
             var result = completeValues.first
             if result == nil, let d = node.defaultRule, rules.allSatisfy({ $0.dynamicKeys.isEmpty && $0.kind == .singleValue }) {
-                let f = Frame(size: d.frameSize)
+                let f = takeFrame(d.frameSize)
+                defer { recycle(f) }
                 try evalTerm(d.value, f) { v in if result == nil { result = v } }
             }
             if let result { try builder.insert(prefix, result, loc) }
@@ -193,31 +193,49 @@ extension Evaluator {
     }
 
     /// The value of complete rules at a node, or their default.
-    @_optimize(none)
     func completeValue(_ node: RuleNode) throws -> Value? {
-        var values: [Value] = []
+        var result: Value?
         for r in node.rules {
-            for v in try ruleValues(r, args: nil) where !values.contains(v) {
-                values.append(v)
-                if values.count > 1 {
+            try forEachValue(r, args: nil) { v in
+                guard let existing = result else { result = v; return }
+                if existing != v {
                     throw PolicyError("eval_conflict_error", "complete rules must not produce multiple outputs", at: r.location)
                 }
             }
         }
-        if let v = values.first { return v }
+        if let v = result { return v }
         guard let d = node.defaultRule else { return nil }
         if let c = d.constantValue { return c }
-        var result: Value?
-        let f = Frame(size: d.frameSize)
+        let f = takeFrame(d.frameSize)
+        defer { recycle(f) }
         try evalTerm(d.value, f) { v in if result == nil { result = v } }
         return result
     }
 
+    /// Calls `body` with each value one rule produces (duplicates possible); without an
+    /// `else` chain this needs no array of values.
+    func forEachValue(_ r: CompiledRule, args: [Value]?, _ body: (Value) throws -> Void) throws {
+        if args == nil, let c = r.constantValue { return try body(c) }
+        guard r.elses.isEmpty else {
+            for v in try ruleValues(r, args: args) { try body(v) }
+            return
+        }
+        let f = takeFrame(r.frameSize)
+        defer { recycle(f) }
+        if let args {
+            try unifyArray(r.args, args, 0, f) {
+                try self.evalBody(r.body, 0, f) { try self.evalTerm(r.value, f, body) }
+            }
+        } else {
+            try evalBody(r.body, 0, f) { try self.evalTerm(r.value, f, body) }
+        }
+    }
+
     /// The values one rule (with its `else` chain) produces; `args` are bound first for functions.
-    @_optimize(none)
     func ruleValues(_ r: CompiledRule, args: [Value]?) throws -> [Value] {
         if args == nil, let c = r.constantValue { return [c] }
-        let f = Frame(size: r.frameSize)
+        let f = takeFrame(r.frameSize)
+        defer { recycle(f) }
         var values: [Value] = []
         let bindArgs: (() throws -> Void) throws -> Void = { k in
             if let args { try self.unifyArray(r.args, args, 0, f, k) } else { try k() }
@@ -244,10 +262,10 @@ extension Evaluator {
 
     // MARK: Calls
 
-    @_optimize(none)
-    func evalCall(_ target: CallTarget, _ argTerms: [Term], _ loc: SourceLocation, _ f: Frame,
+    /// Calls `target` with the values of the first `count` of `argTerms`.
+    func evalCall(_ target: CallTarget, _ argTerms: [Term], count: Int, _ loc: SourceLocation, _ f: Frame,
                   _ k: (Value) throws -> Void) throws {
-        try evalArgs(argTerms, f) { args in
+        try evalArgs(argTerms, count: count, f) { args in
             var target = target
             if !self.state.mocks.isEmpty {
                 let key = Evaluator.mockKey(target)
@@ -258,7 +276,7 @@ extension Evaluator {
                     // The replacement sees the originals: mocks do not apply inside mocks.
                     let saved = self.state
                     self.state.mocks = [:]
-                    self.state.memo = Memo()
+                    self.state.memo = Memo(nodes: self.nodeCount)
                     var results: [Value] = []
                     do {
                         defer { self.state = saved }
@@ -273,29 +291,28 @@ extension Evaluator {
         }
     }
 
-    @_optimize(none)
     func invoke(_ target: CallTarget, _ args: [Value], _ loc: SourceLocation, _ k: (Value) throws -> Void) throws {
         do {
             switch target {
             case .builtin(let b):
                 try self.callBuiltin(b, args, loc, k)
-            case .function(let path, _):
-                if let v = try self.callFunction(path, args, loc) { try k(v) }
+            case .function(let fn):
+                if let v = try self.callFunction(fn, args, loc) { try k(v) }
             }
         }
     }
 
     /// Evaluates operands; unbound plain variables last, so refs in other operands bind them first
     /// (`x == xs[x]`).
-    @_optimize(none)
-    func evalArgs(_ terms: [Term], _ f: Frame, _ k: ([Value]) throws -> Void) throws {
-        let deferred = terms.contains { if case .local(let s, _, _) = $0 { return f.slots[s] == nil }; return false }
-        if !deferred { return try evalTerms(terms, 0, [], f, k) }
+    func evalArgs(_ allTerms: [Term], count: Int, _ f: Frame, _ k: ([Value]) throws -> Void) throws {
+        let deferred = allTerms[..<count].contains { if case .local(let s, _, _) = $0 { return f[s] == nil }; return false }
+        if !deferred { return try evalTerms(allTerms, count: count, f, k) }
+        let terms = Array(allTerms[..<count])
         let order = terms.indices.sorted { a, b in
             let ra = terms[a].isLocal ? 1 : 0, rb = terms[b].isLocal ? 1 : 0
             return ra == rb ? a < b : ra < rb
         }
-        try evalTerms(order.map { terms[$0] }, 0, [], f) { values in
+        try evalTerms(order.map { terms[$0] }, f) { values in
             var out = values
             for (j, i) in order.enumerated() { out[i] = values[j] }
             try k(out)
@@ -305,49 +322,50 @@ extension Evaluator {
     static func mockKey(_ t: CallTarget) -> String {
         switch t {
         case .builtin(let b): return b.name
-        case .function(let path, _): return "data." + path.joined(separator: ".")
+        case .function(let fn): return fn.name
         }
     }
 
-    @_optimize(none)
     func callBuiltin(_ b: Builtin, _ args: [Value], _ loc: SourceLocation, _ k: (Value) throws -> Void) throws {
-        var results: [Value] = []
-        do {
-            if let fn = b.function {
-                if let v = try fn(args, context) { results = [v] }
-            } else if let rel = b.relation {
-                results = try rel(args, context)
-            }
-        } catch let e as BuiltinError {
-            if case .halt = e.kind {
-                throw PolicyError(e.code, "\(b.name): \(e.message)", at: loc)
-            }
-            if context.strictErrors { throw PolicyError(e.code, "\(b.name): \(e.message)", at: loc) }
+        if let fn = b.function {
+            // Most builtins: one result or none, so no results array.
+            let result: Value?
+            do { result = try fn(args, context) } catch let e as BuiltinError { return try failed(b, e, loc) }
+            if let result { try k(result) }
             return
         }
+        guard let rel = b.relation else { return }
+        let results: [Value]
+        do { results = try rel(args, context) } catch let e as BuiltinError { return try failed(b, e, loc) }
         for v in results { try k(v) }
     }
 
-    @_optimize(none)
-    func callFunction(_ path: [String], _ args: [Value], _ loc: SourceLocation) throws -> Value? {
-        let key = path.joined(separator: ".")
+    /// A builtin's error: undefined, or an evaluation error when strict or halting.
+    func failed(_ b: Builtin, _ e: BuiltinError, _ loc: SourceLocation) throws {
+        if case .halt = e.kind {
+            throw PolicyError(e.code, "\(b.name): \(e.message)", at: loc)
+        }
+        if context.strictErrors { throw PolicyError(e.code, "\(b.name): \(e.message)", at: loc) }
+    }
+
+    func callFunction(_ fn: FunctionRef, _ args: [Value], _ loc: SourceLocation) throws -> Value? {
+        guard let node = fn.node ?? root.node(at: fn.path) else { return nil }
+        let key = ObjectIdentifier(node)
         if let cached = state.memo.functions[key]?[args] { return cached }
-        guard let node = root.node(at: path) else { return nil }
         functionDepth += 1
         defer { functionDepth -= 1 }
         if functionDepth > 500 {
-            throw PolicyError("rego_recursion_error", "function data.\(key) is recursive", at: loc)
+            throw PolicyError("rego_recursion_error", "function \(fn.name) is recursive", at: loc)
         }
-        var values: [Value] = []
+        var result: Value?
         for r in node.rules {
-            for v in try ruleValues(r, args: args) where !values.contains(v) {
-                values.append(v)
-                if values.count > 1 {
+            try forEachValue(r, args: args) { v in
+                guard let existing = result else { result = v; return }
+                if existing != v {
                     throw PolicyError("eval_conflict_error", "functions must not produce multiple outputs for same inputs", at: r.location)
                 }
             }
         }
-        var result = values.first
         if result == nil, let d = node.defaultRule {
             result = try ruleValues(d, args: args).first
         }

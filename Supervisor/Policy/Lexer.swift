@@ -1,21 +1,3 @@
-/// A position in a policy source file (1-based row and column).
-public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
-    /// The file name as given to the loader.
-    public var file: String
-    /// 1-based line.
-    public var row: Int
-    /// 1-based column.
-    public var col: Int
-
-    public init(file: String, row: Int, col: Int) {
-        self.file = file
-        self.row = row
-        self.col = col
-    }
-
-    public var description: String { "\(file):\(row):\(col)" }
-}
-
 /// A parse, compile or evaluation error, with OPA's code (`rego_parse_error`,
 /// `rego_unsafe_var_error`, `eval_conflict_error`, ...).
 public struct PolicyError: Error, Sendable, CustomStringConvertible {

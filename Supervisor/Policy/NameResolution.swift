@@ -156,7 +156,7 @@ struct Environment {
 
     func compileTerm(_ t: Term, _ scope: Scope) throws -> Term {
         switch t {
-        case .value, .local, .resolvedCall:
+        case .value, .local, .resolvedCall, .documentRef:
             return t
         case .variable(let name, let loc):
             if let slot = scope.lookup(name) { return .local(slot, name, loc) }
@@ -198,12 +198,13 @@ struct Environment {
             let b = try compileBody(body, child, bound: [], extraNames: Compiler.variableNames(in: k) + Compiler.variableNames(in: v))
             return .objectComprehension(try compileTerm(k, child), try compileTerm(v, child), b, loc)
         case .call(let fn, let args, let loc):
+            if isPrint(fn, scope) { return try compilePrint(args, scope, at: loc) }
             let target = try resolveCallTarget(fn, scope)
             let compiledArgs = try args.map { try compileTerm($0, scope) }
             let arity: Int
             switch target {
             case .builtin(let b): arity = b.arity
-            case .function(_, let a): arity = a
+            case .function(let fn): arity = fn.arity
             }
             if compiledArgs.count != arity && compiledArgs.count != arity + 1 {
                 throw PolicyError("rego_type_error", "\(fn.dottedName ?? "function"): arity mismatch", at: loc)
@@ -221,6 +222,7 @@ struct Environment {
     }
 
     static func constants(_ terms: [Term]) -> [Value]? {
+        guard terms.allSatisfy({ if case .value = $0 { return true }; return false }) else { return nil }
         var out: [Value] = []
         out.reserveCapacity(terms.count)
         for t in terms {
@@ -254,7 +256,9 @@ struct Environment {
         }
         if parts[0] == "data" {
             let path = Array(parts.dropFirst())
-            if let a = compiler.functionArities[path.joined(separator: ".")] { return .function(path, arity: a) }
+            if let a = compiler.functionArities[path.joined(separator: ".")] {
+                return .function(FunctionRef(path: path, arity: a, node: compiler.root.node(at: path)))
+            }
         }
         if let b = compiler.builtins[parts.joined(separator: ".")] { return .builtin(b) }
         if let b = compiler.builtins[name] { return .builtin(b) }

@@ -8,12 +8,19 @@ import Foundation
 /// Build one with `Number(5)`, `Number(BigInt(...))`, `Number(2.5)` or `Number(parsing: "1e3")`.
 public struct Number: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// Small integers avoid BigInt's allocation on the hot path; `big` is used only
-    /// when a value does not fit in `Int`.
+    /// when a value does not fit in `Int`, boxed so that a number (and so every `Value`)
+    /// stays two words small.
     @usableFromInline
     enum Storage: Sendable {
         case int(Int)
-        case big(BigInt)
+        case big(BigBox)
         case float(Double)
+    }
+
+    @usableFromInline
+    final class BigBox: Sendable {
+        let value: BigInt
+        init(_ value: BigInt) { self.value = value }
     }
 
     @usableFromInline
@@ -24,7 +31,7 @@ public struct Number: Sendable, Hashable, Comparable, CustomStringConvertible {
 
     /// An integer number of any size.
     public init(_ value: BigInt) {
-        if let small = Int(exactly: value) { storage = .int(small) } else { storage = .big(value) }
+        if let small = Int(exactly: value) { storage = .int(small) } else { storage = .big(BigBox(value)) }
     }
 
     /// A floating-point number. Integral values within 2^63 are stored as integers,
@@ -33,7 +40,7 @@ public struct Number: Sendable, Hashable, Comparable, CustomStringConvertible {
         if value.isFinite, value.rounded() == value, abs(value) < 9.0e18 {
             storage = .int(Int(value))
         } else if value.isFinite, value.rounded() == value, abs(value) < 1e30 {
-            storage = .big(BigInt(value))
+            storage = .big(BigBox(BigInt(value)))
         } else {
             storage = .float(value)
         }
@@ -85,7 +92,7 @@ public struct Number: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var bigInt: BigInt? {
         switch storage {
         case .int(let i): return BigInt(i)
-        case .big(let b): return b
+        case .big(let b): return b.value
         case .float: return nil
         }
     }
@@ -106,7 +113,7 @@ public struct Number: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var double: Double {
         switch storage {
         case .int(let i): return Double(i)
-        case .big(let b): return Double(b)
+        case .big(let b): return Double(b.value)
         case .float(let d): return d
         }
     }
@@ -131,7 +138,7 @@ public struct Number: Sendable, Hashable, Comparable, CustomStringConvertible {
     public func hash(into hasher: inout Hasher) {
         switch storage {
         case .int(let i): hasher.combine(i)
-        case .big(let b): hasher.combine(b)
+        case .big(let b): hasher.combine(b.value)
         case .float(let d): hasher.combine(d)
         }
     }
@@ -140,7 +147,7 @@ public struct Number: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var description: String {
         switch storage {
         case .int(let i): return String(i)
-        case .big(let b): return String(b)
+        case .big(let b): return String(b.value)
         case .float(let d):
             if d.isNaN || d.isInfinite { return "null" }
             var text = "\(d)"
@@ -207,7 +214,7 @@ extension Number {
     public var isZero: Bool {
         switch storage {
         case .int(let i): return i == 0
-        case .big(let b): return b == 0
+        case .big(let b): return b.value == 0
         case .float(let d): return d == 0
         }
     }

@@ -12,13 +12,17 @@ public struct EvaluationOptions: Sendable {
     public var timeout: Duration?
     /// The instant `time.now_ns` reports; the current time when nil.
     public var nowNanoseconds: BigInt?
+    /// Receives each line `print(...)` wrote, in order, when the evaluation ends (also when
+    /// it fails). Without one, print statements still run and their output is dropped.
+    public var printHandler: (@Sendable (String) -> Void)?
 
     public init(strictBuiltinErrors: Bool = false, stepLimit: Int = 50_000_000, timeout: Duration? = nil,
-                nowNanoseconds: BigInt? = nil) {
+                nowNanoseconds: BigInt? = nil, printHandler: (@Sendable (String) -> Void)? = nil) {
         self.strictBuiltinErrors = strictBuiltinErrors
         self.stepLimit = stepLimit
         self.timeout = timeout
         self.nowNanoseconds = nowNanoseconds
+        self.printHandler = printHandler
     }
 }
 
@@ -51,6 +55,8 @@ public struct PolicySource: Sendable {
 ///     let results = try query.evaluate(input: input)
 public final class CompiledPolicy: Sendable {
     let root: RuleNode
+    /// How many rule nodes the tree has (see `RuleNode.numberNodes`).
+    let nodeCount: Int
     /// The base documents under `data`.
     public let data: Value
     /// The builtins available to the policy.
@@ -64,6 +70,8 @@ public final class CompiledPolicy: Sendable {
         self.data = data
         self.builtins = builtins
         root.computeDocuments()
+        self.nodeCount = root.numberNodes()
+        DocumentRefResolver(root: root).resolveAll()
     }
 
     /// Checks sources and returns every error found (one per file at most), without stopping at the first file.
@@ -100,7 +108,7 @@ public final class CompiledPolicy: Sendable {
         let body = try Parser.parseQuery(query)
         let compiler = Compiler(builtins: builtins, root: root)
         let compiled = try compiler.compileQuery(body)
-        return PreparedQuery(policy: self, body: compiled.body, frameSize: compiled.frameSize,
+        return PreparedQuery(policy: self, body: DocumentRefResolver(root: root).body(compiled.body), frameSize: compiled.frameSize,
                              variables: compiled.variables, text: query, expressionCount: body.count)
     }
 
@@ -125,6 +133,8 @@ public final class PreparedQuery: Sendable {
     /// The query text.
     public let text: String
     let expressionCount: Int
+    /// Frames reused from one evaluation to the next.
+    let framePools = FramePools()
 
     init(policy: CompiledPolicy, body: Body, frameSize: Int, variables: [(String, Int)], text: String, expressionCount: Int) {
         self.policy = policy
@@ -143,15 +153,21 @@ public final class PreparedQuery: Sendable {
             let (s, atto) = d.components
             return Date().addingTimeInterval(Double(s) + Double(atto) / 1e18)
         }
-        let evaluator = Evaluator(root: policy.root, baseData: policy.data, input: input, context: context,
-                                  stepLimit: options.stepLimit, deadline: deadline)
-        let frame = Frame(size: frameSize)
+        let pool = framePools.take()
+        defer { framePools.give(pool) }
+        let evaluator = Evaluator(root: policy.root, nodeCount: policy.nodeCount, baseData: policy.data, input: input, context: context,
+                                  stepLimit: options.stepLimit, deadline: deadline, frames: pool)
+        defer {
+            if let handler = options.printHandler { context.printed.forEach(handler) }
+        }
+        let frame = evaluator.takeFrame(frameSize)
+        defer { evaluator.recycle(frame) }
         var results: [QueryResult] = []
         var exprValues = Array(repeating: Value.bool(true), count: body.count)
         func run(_ i: Int) throws {
             if i == body.count {
                 let bindings = variables.compactMap { v -> (name: String, value: Value)? in
-                    guard let value = frame.slots[v.1] else { return nil }
+                    guard let value = frame[v.1] else { return nil }
                     return (v.0, value)
                 }
                 results.append(QueryResult(expressions: exprValues, bindings: bindings))
@@ -185,6 +201,19 @@ extension RuleNode {
     func computeDocuments() {
         for c in children.values { c.computeDocuments() }
         _ = hasDocuments
+    }
+
+    /// Gives every node below (and this one) its `index`; returns how many there are.
+    func numberNodes() -> Int {
+        var next = 0
+        func visit(_ n: RuleNode) {
+            n.index = next
+            n.computeShape()
+            next += 1
+            for c in n.children.values { visit(c) }
+        }
+        visit(self)
+        return next
     }
 }
 

@@ -89,6 +89,7 @@ struct RecursionCheck {
     func dependencies(of t: Term, into deps: inout [RuleNode]) {
         switch t {
         case .value, .local, .call: break
+        case .documentRef(let ref, _): dependencies(of: ref.original, into: &deps)
         case .variable(let name, _):
             if name == "data" { deps += nodes(for: [] as [String?]) }
         case .ref(let head, let path, _):
@@ -124,7 +125,7 @@ struct RecursionCheck {
             dependencies(of: v, into: &deps)
             body.forEach { dependencies(of: $0, into: &deps) }
         case .resolvedCall(let target, let args, _):
-            if case .function(let path, _) = target, let n = root.node(at: path) { deps.append(n) }
+            if case .function(let fn) = target, let n = root.node(at: fn.path) { deps.append(n) }
             args.forEach { dependencies(of: $0, into: &deps) }
         case .template(let parts, _):
             for case .term(let x, let withs) in parts {

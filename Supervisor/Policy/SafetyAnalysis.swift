@@ -43,7 +43,7 @@ struct VarAnalysis {
     func arity(of target: CallTarget) -> Int {
         switch target {
         case .builtin(let b): return b.arity
-        case .function(_, let arity): return arity
+        case .function(let fn): return fn.arity
         }
     }
 
@@ -53,6 +53,7 @@ struct VarAnalysis {
     mutating func collect(_ t: Term, scope: Scope, pattern: Bool, allSlots: Bool = false) {
         switch t {
         case .value, .variable: break
+        case .documentRef(let ref, _): collect(ref.original, scope: scope, pattern: pattern, allSlots: allSlots)
         case .local(let s, _, _):
             guard allSlots || scope.owned.contains(s) else { return }
             if pattern { outputs.insert(s) } else { inputs.insert(s) }

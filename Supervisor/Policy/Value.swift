@@ -1,4 +1,5 @@
 import BigInt
+import Foundation
 
 /// A Rego value: what policies compute with and what `data` and `input` hold.
 ///
@@ -75,9 +76,21 @@ public enum Value: Sendable, Hashable, Comparable {
     }
 
     /// Strings sort by their UTF-8 bytes, as in Go.
-    @inlinable
     public static func compareStrings(_ a: String, _ b: String) -> Int {
         if a == b { return 0 }
+        // Native strings are contiguous UTF-8: compare the bytes at once.
+        if let c = a.utf8.withContiguousStorageIfAvailable({ pa in
+            b.utf8.withContiguousStorageIfAvailable { pb -> Int in
+                let n = Swift.min(pa.count, pb.count)
+                if n > 0, let x = pa.baseAddress, let y = pb.baseAddress {
+                    let r = memcmp(x, y, n)
+                    if r != 0 { return r < 0 ? -1 : 1 }
+                }
+                return pa.count == pb.count ? 0 : (pa.count < pb.count ? -1 : 1)
+            }
+        }), let c {
+            return c == 0 ? (a.utf8.lexicographicallyPrecedes(b.utf8) ? -1 : 1) : c
+        }
         return a.utf8.lexicographicallyPrecedes(b.utf8) ? -1 : 1
     }
 
@@ -291,6 +304,21 @@ public struct RegoObject: Sendable, Hashable, Sequence {
 
     /// Already sorted, unique keys (no check).
     init(sortedKeys: [Value], values: [Value]) { keys = sortedKeys; self.values = values }
+
+    /// Keys and their values, aligned; sorted here unless they already are (object literals
+    /// usually are not, but their keys are few).
+    init(keys: [Value], values: [Value]) {
+        var ascending = true
+        for i in keys.indices.dropFirst() where Value.compare(keys[i - 1], keys[i]) >= 0 {
+            ascending = false
+            break
+        }
+        if ascending {
+            self.init(sortedKeys: keys, values: values)
+        } else {
+            self.init(zip(keys, values).map { ($0, $1) })
+        }
+    }
 
     /// The number of keys.
     public var count: Int { keys.count }

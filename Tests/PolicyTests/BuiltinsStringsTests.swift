@@ -79,6 +79,13 @@ struct BuiltinsStringsTests {
     @Test("sprintf formats like Go with OPA's operand conversion")
     func sprintf() throws {
         #expect(try callBuiltin("sprintf", "hi %s", ["there"]) == "hi there")
+        // The fast path for plain verbs agrees with the general formatter, and leaves it the rest.
+        for (format, operands) in [("%s.calls.day", ["exec"]), ("%d%% of %v, %v", [50, "all", 7]), ("é %s ü", ["ö"]),
+                                   ("%v", [2.5]), ("%d", ["x"]), ("%s", [5]), ("%s %s", ["a"]), ("%s", ["a", "b"]), ("%", [])] as [(String, [Value])] {
+            let general = GoFormatter.format(format, operands.map(GoFormatter.Argument.init))
+            #expect(try callBuiltin("sprintf", .string(format), .array(operands)) == .string(general))
+            if let fast = GoFormatter.simpleFormat(format, operands) { #expect(fast == general) }
+        }
         #expect(try callBuiltin("sprintf", "hi %02d", [5]) == "hi 05")
         #expect(try callBuiltin("sprintf", "hi %02X.%02X", [127, 1]) == "hi 7F.01")
         #expect(try callBuiltin("sprintf", "hi %.2f", [3.1415]) == "hi 3.14")

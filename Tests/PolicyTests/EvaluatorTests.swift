@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Policy
 
@@ -146,5 +147,94 @@ struct EvaluatorTests {
     @Test("string templates")
     func templates() throws {
         #expect(try value(#"x := $"n={1 + 1} s={{1}}""#) == "n=2 s={1}")
+    }
+}
+
+/// Lines collected from `print(...)` (the handler may be called from any thread).
+final class PrintedLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [String] = []
+    var lines: [String] { lock.withLock { storage } }
+    func append(_ line: String) { lock.withLock { storage.append(line) } }
+}
+
+@Suite("print")
+struct PrintTests {
+    func printed(_ query: String, _ modules: [String] = [], input: String? = nil) throws -> (results: Int, lines: [String]) {
+        let sources = modules.enumerated().map { PolicySource(file: "m\($0.offset).rego", text: $0.element) }
+        let out = PrintedLines()
+        let results = try CompiledPolicy(sources: sources).prepare(query)
+            .evaluate(input: try input.map { try Value(json: $0) }, options: EvaluationOptions(printHandler: out.append))
+        return (results.count, out.lines)
+    }
+
+    @Test("print writes its operands, space separated, and is always true")
+    func printsOperands() throws {
+        let m = """
+        package t
+        allow if {
+            print("user", input.user, 3, [1, "a"], {"k": {1}})
+            input.user == "alice"
+        }
+        """
+        let r = try printed("data.t.allow", [m], input: #"{"user": "alice"}"#)
+        #expect(r.results == 1)
+        #expect(r.lines == [#"user alice 3 [1, "a"] {"k": {1}}"#])
+    }
+
+    @Test("an undefined operand prints <undefined> and does not stop the body")
+    func undefinedOperand() throws {
+        let m = """
+        package t
+        p if {
+            print("missing:", input.nope)
+            true
+        }
+        """
+        let r = try printed("data.t.p", [m], input: "{}")
+        #expect(r.results == 1)
+        #expect(r.lines == ["missing: <undefined>"])
+    }
+
+    @Test("print in a query and in a loop prints once per solution")
+    func printInLoops() throws {
+        let r = try printed("some x in [1, 2]; print(x)")
+        #expect(r.results == 2)
+        #expect(r.lines == ["1", "2"])
+    }
+
+    @Test("print of an unbound variable is unsafe")
+    func unsafeOperand() throws {
+        #expect(throws: PolicyError.self) { try printed("print(y)") }
+    }
+}
+
+@Suite("Prepared queries")
+struct PreparedQueryTests {
+    static let module = """
+    package t
+    names contains n if { some u in input.users; n := upper(u) }
+    first := x if { some i, x in input.users; i == 0 }
+    count_of(xs) := n if n := count(xs)
+    summary := {"names": names, "first": first, "count": count_of(input.users)}
+    """
+
+    @Test("evaluations reuse frames without carrying bindings from one to the next, on any thread")
+    func repeatedAndConcurrent() throws {
+        let query = try CompiledPolicy(sources: [PolicySource(file: "t.rego", text: Self.module)]).prepare("data.t.summary")
+        let inputs: [Value] = [#"{"users": ["a", "b"]}"#, #"{"users": ["c"]}"#, #"{"users": []}"#].map { try! Value(json: $0) }
+        let expected = try inputs.map { try query.evaluate(input: $0).first?.expressions.first }
+        #expect(expected[1] == (try CompiledPolicy.value(ofTerm: #"{"names": {"C"}, "first": "c", "count": 1}"#)))
+        // No user, no `first`: the summary is undefined, whatever the evaluation before bound.
+        #expect(expected[2] == nil)
+        let mismatches = PrintedLines()
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for i in 0..<200 {
+                let k = (worker + i) % inputs.count
+                let got = try? query.evaluate(input: inputs[k]).first?.expressions.first
+                if got != expected[k] { mismatches.append("worker \(worker) input \(k)") }
+            }
+        }
+        #expect(mismatches.lines.isEmpty)
     }
 }

@@ -89,7 +89,10 @@ public typealias BuiltinRelation = @Sendable (_ operands: [Value], _ context: Bu
 ///
 /// `arity` counts operands (not the output). In Rego the call may also be written with the
 /// output as an extra last argument (`count(x, n)`); the evaluator handles that.
-public struct Builtin: Sendable {
+///
+/// A class, so that compiled calls share one instance: the evaluator copies call terms often,
+/// and copying a reference is one retain where the fields would be several.
+public final class Builtin: Sendable {
     /// The dotted name as policies call it: `"count"`, `"strings.replace_n"`.
     public let name: String
     /// The number of operands.

@@ -97,21 +97,32 @@ struct IPAddress: Equatable {
     /// Go's `net.ParseIP`; IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is an IPv4 address.
     static func parse(_ s: String) -> IPAddress? {
         if let v4 = parseV4(Substring(s)) { return IPAddress(value: Bits128(v4), isV4: true) }
-        guard s.contains(":"), let v6 = parseV6(s) else { return nil }
+        guard s.utf8.contains(UInt8(ascii: ":")), let v6 = parseV6(s) else { return nil }
         if v6 >> 32 == Bits128(0xFFFF) { return IPAddress(value: v6 & Bits128(0xFFFF_FFFF), isV4: true) }
         return IPAddress(value: v6, isV4: false)
     }
 
+    /// Dotted-quad IPv4, read byte by byte (policies test addresses against many ranges).
     static func parseV4(_ s: Substring) -> UInt32? {
-        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
-        var value: UInt32 = 0
-        for p in parts {
-            guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  !(p.count > 1 && p.hasPrefix("0")), let octet = UInt32(p), octet <= 255 else { return nil }
-            value = value << 8 | octet
+        var value: UInt32 = 0, octet: UInt32 = 0, digits = 0, dots = 0, leadingZero = false
+        for b in s.utf8 {
+            if b == UInt8(ascii: ".") {
+                guard digits > 0, dots < 3 else { return nil }
+                value = value << 8 | octet
+                octet = 0; digits = 0; dots += 1
+            } else if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") {
+                // No leading zeros ("01"), as Go's ParseIP.
+                if digits == 1 && leadingZero { return nil }
+                if digits == 0 { leadingZero = b == UInt8(ascii: "0") }
+                digits += 1
+                octet = octet * 10 + UInt32(b - UInt8(ascii: "0"))
+                guard digits <= 3, octet <= 255 else { return nil }
+            } else {
+                return nil
+            }
         }
-        return value
+        guard dots == 3, digits > 0 else { return nil }
+        return value << 8 | octet
     }
 
     static func parseV6(_ s: String) -> Bits128? {
@@ -192,14 +203,16 @@ struct IPNetwork {
 
     /// Go's `net.ParseCIDR` (the network, with host bits cleared).
     static func parseCIDR(_ s: String) -> IPNetwork? {
-        guard let slash = s.lastIndex(of: "/") else { return nil }
-        let addressText = String(s[..<slash]), prefixText = s[s.index(after: slash)...]
-        guard !prefixText.isEmpty, prefixText.allSatisfy({ $0.isASCII && $0.isNumber }),
-              !(prefixText.count > 1 && prefixText.hasPrefix("0")), let prefix = Int(prefixText) else { return nil }
+        guard let slash = s.utf8.lastIndex(of: UInt8(ascii: "/")) else { return nil }
+        let addressText = s[..<slash], prefixText = s.utf8[s.utf8.index(after: slash)...]
+        guard !prefixText.isEmpty, prefixText.count <= 3,
+              prefixText.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+              !(prefixText.count > 1 && prefixText.first == UInt8(ascii: "0")) else { return nil }
+        let prefix = prefixText.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) }
         var address: IPAddress
-        if let v4 = IPAddress.parseV4(Substring(addressText)) {
+        if let v4 = IPAddress.parseV4(addressText) {
             address = IPAddress(value: Bits128(v4), isV4: true)
-        } else if addressText.contains(":"), let v6 = IPAddress.parseV6(addressText) {
+        } else if addressText.utf8.contains(UInt8(ascii: ":")), let v6 = IPAddress.parseV6(String(addressText)) {
             address = IPAddress(value: v6, isV4: false)
         } else { return nil }
         guard prefix <= address.bits else { return nil }

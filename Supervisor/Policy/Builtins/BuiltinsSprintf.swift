@@ -10,9 +10,51 @@ extension BuiltinRegistry {
         Builtin("sprintf", arity: 2) { args, _ in
             let format = try args.string(0)
             let operands = try args.array(1)
+            if let text = GoFormatter.simpleFormat(format, operands) { return .string(text) }
             return .string(GoFormatter.format(format, operands.map(GoFormatter.Argument.init)))
         },
     ]
+}
+
+extension GoFormatter {
+    /// The messages policies build (`%s` and `%v` of strings, `%v` and `%d` of integers, `%%`,
+    /// no flags) formatted by copying the literal runs whole. Nil for anything else, which
+    /// `format` handles with Go's rules for every verb and mismatch.
+    static func simpleFormat(_ format: String, _ operands: [Value]) -> String? {
+        var out = ""
+        var next = 0
+        let bytes = format.utf8
+        var run = bytes.startIndex
+        var i = bytes.startIndex
+        while i != bytes.endIndex {
+            guard bytes[i] == UInt8(ascii: "%") else {
+                i = bytes.index(after: i)
+                continue
+            }
+            let verb = bytes.index(after: i)
+            guard verb != bytes.endIndex else { return nil }
+            out += format[run..<i]
+            i = bytes.index(after: verb)
+            run = i
+            if bytes[verb] == UInt8(ascii: "%") {
+                out += "%"
+                continue
+            }
+            switch (bytes[verb], next < operands.count ? operands[next] : nil) {
+            case (UInt8(ascii: "s"), .string(let s)?), (UInt8(ascii: "v"), .string(let s)?):
+                out += s
+            case (UInt8(ascii: "v"), .number(let n)?), (UInt8(ascii: "d"), .number(let n)?):
+                guard let int = n.int else { return nil }
+                out += String(int)
+            default:
+                return nil
+            }
+            next += 1
+        }
+        guard next == operands.count else { return nil }
+        out += format[run...]
+        return out
+    }
 }
 
 /// A small emulation of Go's `fmt` verbs for the argument types OPA passes.
