@@ -265,7 +265,11 @@ struct WorkerFailureTests {
         let toolPIDs = Live.processes(containing: marker)
         let everything = Set(workerPIDs + workerPIDs.flatMap(Live.descendants(of:)) + toolPIDs)
         let tenantIDs = tenants.map(\.0.id)
-        if Live.isRoot { #expect(!Live.tenantCgroups(tenantIDs).isEmpty, "no tenant cgroups while workers run") }
+        if Live.isRoot {
+            #expect(!Live.tenantCgroups(tenantIDs).isEmpty, "no tenant cgroups while workers run")
+            // Each workspace is an image on a loop device, mounted only in its jail.
+            #expect(Live.loopDevices(backing: stateDirectory).count == 2, "\(Live.loopDevices(backing: stateDirectory))")
+        }
 
         serve.kill9()
 
@@ -290,6 +294,9 @@ struct WorkerFailureTests {
         // No mount of the dead jails is left in the host's mount table.
         let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
         #expect(!mounts.contains(stateDirectory), "mounts left: \(mounts.split(separator: "\n").filter { $0.contains(stateDirectory) })")
+        // No loop device still holds a workspace image: they detach themselves once their jail's mount is gone.
+        let loopsGone = await Live.eventually(within: 10) { Live.loopDevices(backing: stateDirectory).isEmpty }
+        #expect(loopsGone, "loop devices left: \(Live.loopDevices(backing: stateDirectory))")
 
         // A restart on the same state dir works, sweeps leftovers, and runs the same tenants.
         let again = try ServeProcess(binary: warden, stateDirectory: stateDirectory, logPath: directory.path + "/serve2.log")

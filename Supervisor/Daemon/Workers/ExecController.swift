@@ -11,6 +11,7 @@ struct ExecController {
     let call: WorkerCall
     let limits: ExecLimits
     let pipeline: CallPipeline
+    let storage: StorageGauge
 
     struct ExecLimits: Sendable {
         var maxTimeoutMs: Int
@@ -100,13 +101,16 @@ struct ExecController {
         var headers = CallPipeline.warningHeaders(ticket)
         let call = self.call
         let pipeline = self.pipeline
+        let storage = self.storage
+        let storageLimit = plan[Metric.storageBytes]
         let client = context.channel
 
         guard wantsStream else {
             let result = try await pipeline.finish(ticket) {
                 let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline,
                                                  client: client)
-                let data = try Self.withRequestID(payload, requestID)
+                let reading = await storage.refresh(tenant, limit: storageLimit, requestID: requestID)
+                let data = try Self.withRequestID(payload, requestID, storageFull: reading?.full ?? false)
                 return (data, Self.outcome(payload, response: data))
             }
             headers[.contentType] = "application/json; charset=utf-8"
@@ -125,7 +129,9 @@ struct ExecController {
                         default: break
                         }
                     }
-                    return (try Self.withRequestID(payload, requestID), Self.outcome(payload, response: nil))
+                    let reading = await storage.refresh(tenant, limit: storageLimit, requestID: requestID)
+                    return (try Self.withRequestID(payload, requestID, storageFull: reading?.full ?? false),
+                            Self.outcome(payload, response: nil))
                 }
                 try await writer.write(Self.event("result", json: result))
             } catch let error as APIError {
@@ -164,12 +170,14 @@ struct ExecController {
         return out
     }
 
-    /// The worker's result with the request id added.
-    static func withRequestID(_ payload: [UInt8], _ requestID: String) throws -> Data {
+    /// The worker's result with the request id added, and `storage_full`
+    /// when the workspace was full once the code ended (its writes failed with ENOSPC).
+    static func withRequestID(_ payload: [UInt8], _ requestID: String, storageFull: Bool = false) throws -> Data {
         guard var object = try JSONSerialization.jsonObject(with: Data(payload)) as? [String: Any] else {
             throw APIError(.internalServerError, code: "internal", message: "the worker sent a result that is not an object")
         }
         object["request_id"] = requestID
+        if storageFull { object["storage_full"] = true }
         return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
     }
 
