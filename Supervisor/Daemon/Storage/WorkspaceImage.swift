@@ -43,6 +43,32 @@ struct WorkspaceImage {
         return try resize(limit: limit)
     }
 
+    /// Waits until no loop device holds the image. A worker that was just
+    /// stopped may still hold it for a moment (its mount goes with its jail's
+    /// mount namespace); mounting it twice, or resizing it while mounted,
+    /// would corrupt it.
+    func waitUntilUnused(seconds: Double = 10) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        // The kernel names the backing file by its real path.
+        let real = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
+        while let device = Self.loopDevice(holding: real) {
+            guard Date() < deadline else {
+                throw ExternalTool.Failure(description: "the workspace image \(path) is still in use on \(device) by a worker that has not ended; try again shortly")
+            }
+            usleep(20_000)
+        }
+    }
+
+    /// The loop device whose backing file is `image`, if any.
+    static func loopDevice(holding image: String) -> String? {
+        let devices = (try? FileManager.default.contentsOfDirectory(atPath: "/sys/block")) ?? []
+        return devices.first { device in
+            guard device.hasPrefix("loop"),
+                  let backing = try? String(contentsOfFile: "/sys/block/\(device)/loop/backing_file", encoding: .utf8) else { return false }
+            return backing.trimmingCharacters(in: .newlines) == image
+        }.map { "/dev/" + $0 }
+    }
+
     private func create(limit: Int) throws -> Preparation {
         let size = try Self.imageBytes(forFiles: limit, scratch: path + ".sizing")
         let building = path + ".new"

@@ -135,6 +135,9 @@ public actor WorkerManager {
             if let memory = caps.memoryMB { planned.tenantMemoryBytes = memory << 20 }
             if let pids = caps.pids { planned.tenantPids = pids }
         }
+        // Other calls of the tenant ran while the caps were read: one of them may have started it.
+        if let process = slots[tenant.id]?.process { return process }
+        if let starting = slots[tenant.id]?.starting { return try await starting.value }
         let settings = planned, jail = self.jail, logger = self.logger
         let image = settings.rootMode ? WorkspaceImage(path: layout.workspaceImage(tenant.id),
                                                        directory: layout.workspace(tenant.id),
@@ -171,6 +174,7 @@ public actor WorkerManager {
     private static func workspace(tenantID: String, image: WorkspaceImage?, directory: String, limit: Int?,
                                   logger: Logger) throws -> WorkerProcess.Workspace {
         guard let image, limit != nil || image.exists else { return .directory(directory) }
+        try image.waitUntilUnused()
         if let limit {
             let meta: Logger.Metadata = ["tenant_id": "\(tenantID)", "storage_bytes": "\(limit)"]
             switch try image.prepare(limit: limit) {
