@@ -44,13 +44,18 @@ int wd_loop_attach(const char *image, char *device, size_t device_len) {
     return rc;
 }
 
-int wd_fsmount(const char *fstype, const char *source, unsigned int attributes, char *error, size_t error_len) {
+int wd_fsmount(const char *fstype, const char *source, char *const *flags, size_t n_flags,
+               unsigned int attributes, char *error, size_t error_len) {
     error[0] = 0;
     int fs = (int)syscall(SYS_fsopen, fstype, FSOPEN_CLOEXEC);
     if (fs < 0) { snprintf(error, error_len, "fsopen %s", fstype); return -errno; }
     const char *step = "fsconfig source";
     int rc = 0;
     if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", source, 0) < 0) rc = -errno;
+    for (size_t i = 0; rc == 0 && i < n_flags; i++) {
+        step = flags[i];
+        if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, flags[i], NULL, 0) < 0) rc = -errno;
+    }
     if (rc == 0) {
         step = "create the filesystem";
         if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) rc = -errno;

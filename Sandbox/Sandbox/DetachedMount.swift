@@ -14,7 +14,8 @@ public final class DetachedMount: Sendable {
     public let device: String
 
     /// Root only (CAP_SYS_ADMIN in the initial user namespace).
-    public init(image: String, type: String = "ext4") throws(SandboxError) {
+    /// - Parameter options: filesystem options without a value (fsconfig flags).
+    public init(image: String, type: String = "ext4", options: [String] = []) throws(SandboxError) {
         var name = [CChar](repeating: 0, count: 64)
         let loop = wd_loop_attach(image, &name, name.count)
         guard loop >= 0 else { throw SandboxError.system("cannot put \(image) on a loop device", errno: -loop) }
@@ -22,7 +23,10 @@ public final class DetachedMount: Sendable {
         var error = [CChar](repeating: 0, count: 512)
         // Nothing of the image runs as set-id or is a device node to the jail.
         let attributes: UInt32 = 0x2 | 0x4 // MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
-        let mount = wd_fsmount(type, device, attributes, &error, error.count)
+        let arena = CArena()
+        let flags = arena.stringArray(options)
+        let mount = wd_fsmount(type, device, UnsafePointer(flags), options.count, attributes, &error, error.count)
+        withExtendedLifetime(arena) {}
         // The filesystem holds the loop device now; without it, closing ours detaches it.
         close(loop)
         guard mount >= 0 else {
@@ -39,7 +43,7 @@ public final class DetachedMount: Sendable {
         if control >= 0 { close(control) }
         var error = [CChar](repeating: 0, count: 128)
         // An fs context without a source fails at "create", after fsopen itself worked.
-        let probe = wd_fsmount("ext4", "", 0, &error, error.count)
+        let probe = wd_fsmount("ext4", "", nil, 0, 0, &error, error.count)
         if probe >= 0 { close(probe) }
         let fsopenWorked = probe >= 0 || !String(cString: error).hasPrefix("fsopen")
         return (control >= 0, fsopenWorked)

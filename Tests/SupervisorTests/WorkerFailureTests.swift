@@ -61,7 +61,10 @@ struct WorkerFailureTests {
             #expect(try await daemon.files("GET", "/v1/files/f", token: token).status == 401)
             #expect(await Live.eventually(within: 20) { !Live.isAlive(second) }, "the worker \(second) still runs after delete")
             #expect(!FileManager.default.fileExists(atPath: StateLayout(root: daemon.stateDirectory).workspace(tenant.id)))
+            #expect(!FileManager.default.fileExists(atPath: StateLayout(root: daemon.stateDirectory).workspaceImage(tenant.id)))
             if Live.isRoot {
+                #expect(await Live.eventually(within: 20) { Live.loopDevices(backing: daemon.stateDirectory).isEmpty },
+                        "loop devices left: \(Live.loopDevices(backing: daemon.stateDirectory))")
                 #expect(await Live.eventually(within: 20) { Live.tenantCgroups([tenant.id]).isEmpty },
                         "cgroups left: \(Live.tenantCgroups([tenant.id]))")
             }
@@ -368,5 +371,27 @@ struct WorkerFailureTests {
         let files = try await LocalHTTPClient.send("PUT", "/v1/files/r.txt", to: .tcp(host: "127.0.0.1", port: port),
                                                    headers: bearer(token), body: Data("r".utf8), timeout: .seconds(60))
         #expect(files.status == 201, "\(String(decoding: files.body, as: UTF8.self))")
+
+        // Storage rootless: a directory, accounted; the files API refuses writes past
+        // the limit, exec can pass it (and says so nowhere but the gauge), as stated.
+        #expect(log.contains("exec can write past it"), "\(log)")
+        _ = try await admin.setTenantLimit(tenant.id, metric: "storage.bytes", limit: Limit(Double(1 << 20)))
+        let put: @Sendable (String, Int) async throws -> LocalHTTPClient.Response = { path, bytes in
+            try await LocalHTTPClient.send("PUT", "/v1/files/" + path, to: .tcp(host: "127.0.0.1", port: port),
+                                           headers: bearer(token), body: Data(count: bytes), timeout: .seconds(60))
+        }
+        #expect(try await put("half.bin", 600 << 10).status == 201)
+        let over = try await put("more.bin", 600 << 10)
+        #expect(over.status == 507, "\(String(decoding: over.body, as: UTF8.self))")
+        #expect(over.errorCode == "no_space")
+        let dd = try await LocalHTTPClient.send(
+            "POST", "/v1/exec", to: .tcp(host: "127.0.0.1", port: port), headers: bearer(token),
+            body: Live.json(["language": "bash", "code": "dd if=/dev/urandom of=/workspace/big bs=1M count=3 status=none && echo wrote"]),
+            timeout: .seconds(90))
+        #expect(dd.json?["stdout"] as? String == "wrote\n", "\(String(decoding: dd.body, as: UTF8.self))")
+        #expect(dd.json?["storage_full"] as? Bool == true, "\(String(decoding: dd.body, as: UTF8.self))")
+        let used = try await admin.quota(tenant.id).metrics.first { $0.metric == "storage.bytes" }?.used ?? 0
+        #expect(used > Double(3 << 20), "storage.bytes used \(used)\n\(serve.log)")
+        #expect(!fm.fileExists(atPath: StateLayout(root: stateDirectory).workspaceImage(tenant.id)))
     }
 }

@@ -24,8 +24,9 @@ enum WorkspaceUsageMeter {
                                   availableBytes: Int(st.f_bavail) * unit)
         case .directory:
             var walk = Walk()
-            let fd = dup(workspace.rootFd)
-            guard fd >= 0 else { throw ErrorReply(.internal, "the workspace cannot be read: \(FileIO.errorText(errno))") }
+            // A descriptor of its own: a dup would share (and leave at the end) the root's read position.
+            let fd = workspace.openOrErrno("", flags: O_DIRECTORY | O_RDONLY)
+            guard fd >= 0 else { throw ErrorReply(.internal, "the workspace cannot be read: \(FileIO.errorText(-fd))") }
             walk.visit(fd, depth: 0)
             return WorkspaceUsage(usedBytes: walk.bytes, complete: !walk.cut)
         }

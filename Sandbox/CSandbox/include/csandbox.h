@@ -149,10 +149,12 @@ pid_t wd_janitor_spawn(const struct wd_janitor_config *config, int *pidfd);
 // `device`), or -errno.
 int wd_loop_attach(const char *image, char *device, size_t device_len);
 
-// Makes a filesystem of `fstype` on `source` into a detached mount (attached
-// to no mount namespace) with MOUNT_ATTR_* `attributes`. Returns its fd, or
-// -errno with the failed step (and the kernel's message) in `error`.
-int wd_fsmount(const char *fstype, const char *source, unsigned int attributes, char *error, size_t error_len);
+// Makes a filesystem of `fstype` on `source`, with the options `flags` (such
+// as "noinit_itable"), into a detached mount (attached to no mount namespace)
+// with MOUNT_ATTR_* `attributes`. Returns its fd, or -errno with the failed
+// step (and the kernel's message) in `error`.
+int wd_fsmount(const char *fstype, const char *source, char *const *flags, size_t n_flags,
+               unsigned int attributes, char *error, size_t error_len);
 
 // pipe2(O_CLOEXEC) and memfd_create, which Swift does not see without _GNU_SOURCE.
 int wd_pipe_cloexec(int fds[2]);

@@ -57,7 +57,7 @@ final class WorkerProcess: Sendable {
                       onExit: @escaping @Sendable (JailResult) -> Void) throws -> WorkerProcess {
         // Mounted nowhere until the jail attaches it; ours closes once the jail has started.
         var mount: DetachedMount?
-        if case .image(let image) = workspace { mount = try DetachedMount(image: image) }
+        if case .image(let image) = workspace { mount = try DetachedMount(image: image, options: WorkspaceImage.mountOptions) }
         defer { withExtendedLifetime(mount) {} }
         var pair: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
