@@ -22,14 +22,18 @@ int wd_loop_attach(const char *image, char *device, size_t device_len) {
     int control = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
     if (control < 0) { int err = errno; close(image_fd); return -err; }
     int rc = -EBUSY;
-    // Another process may take the free device between GET_FREE and
-    // CONFIGURE (EBUSY): ask again a few times.
-    for (int attempt = 0; attempt < 8; attempt++) {
+    // Every caller is given the same free device until one configures it;
+    // the others get EBUSY and ask again (many jails may start at once).
+    for (int attempt = 0; attempt < 1000; attempt++) {
         int number = ioctl(control, LOOP_CTL_GET_FREE);
         if (number < 0) { rc = -errno; break; }
         snprintf(device, device_len, "/dev/loop%d", number);
         int loop_fd = open(device, O_RDWR | O_CLOEXEC);
-        if (loop_fd < 0) { rc = -errno; break; }
+        if (loop_fd < 0) {
+            rc = -errno;
+            if (rc == -EBUSY || rc == -ENXIO || rc == -ENOENT) continue; // taken or being removed meanwhile
+            break;
+        }
         struct loop_config config;
         memset(&config, 0, sizeof config);
         config.fd = (unsigned int)image_fd;

@@ -84,7 +84,7 @@ struct WorkspaceImage {
         } catch {
             try? FileManager.default.removeItem(atPath: building)
             if migrating {
-                throw ExternalTool.Failure(description: "cannot move the workspace \(directory) into an image of \(size) bytes (storage.bytes \(limit)); its files are untouched: \(error)")
+                throw ExternalTool.Failure(description: "cannot move the workspace \(directory) into an image for storage.bytes \(limit) (its files are untouched; if they take more than that, raise the tenant's limit with `warden tenant limit`): \(error)")
             }
             throw error
         }
