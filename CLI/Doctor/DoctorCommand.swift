@@ -34,6 +34,7 @@ struct DoctorCommand: ParsableCommand {
         } else {
             checks.append(Check(name: "cgroups", ok: false, detail: "no usable hierarchy: no memory/CPU/process limits"))
         }
+        checks.append(storageCheck(isRoot: facts.isRoot))
         let dynmods = CgroupTuning.favorsDynamicModifications
         checks.append(Check(name: "cgroup favordynmods", ok: dynmods || !facts.isRoot,
                             detail: dynmods ? "on: moving a jail into its cgroup does not wait for an RCU grace period"
@@ -73,5 +74,28 @@ struct DoctorCommand: ParsableCommand {
         if checks.contains(where: { !$0.ok && ["user namespaces", "seccomp", "jail"].contains($0.name) }) {
             throw ExitCode(1)
         }
+    }
+
+    /// storage.bytes is a hard limit only as root, with loop devices, the
+    /// mount API and the e2fsprogs tools that make the workspace images.
+    func storageCheck(isRoot: Bool) -> Check {
+        guard isRoot else {
+            return Check(name: "storage quota", ok: false,
+                         detail: "not root: workspaces are directories; files API writes past storage.bytes are refused, but exec can write past it")
+        }
+        let (loops, mountAPI) = DetachedMount.availability()
+        let tools = ["mkfs.ext4", "resize2fs", "e2fsck", "dumpe2fs", "debugfs"].filter { name in
+            !["/usr/sbin", "/sbin"].contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(name)") }
+        }
+        var missing: [String] = []
+        if !loops { missing.append("no loop devices (/dev/loop-control; modprobe loop)") }
+        if !mountAPI { missing.append("no mount API for ext4 (fsopen; kernel 5.2 or later with ext4)") }
+        if !tools.isEmpty { missing.append("missing \(tools.joined(separator: ", ")) (apt-get install e2fsprogs)") }
+        guard missing.isEmpty else {
+            return Check(name: "storage quota", ok: false,
+                         detail: missing.joined(separator: "; ") + ": workers of tenants with storage.bytes cannot start")
+        }
+        return Check(name: "storage quota", ok: true,
+                     detail: "loop devices and the mount API: each workspace is an ext4 image of its storage.bytes, mounted only in its jail")
     }
 }

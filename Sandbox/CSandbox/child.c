@@ -161,6 +161,11 @@ static void apply_mount(const struct wd_mount *m, int source_fd, int err_fd) {
         if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | m->flags, NULL) < 0)
             die(err_fd, "remount", m->target);
         break;
+    case WD_MOUNT_ATTACH:
+        if (make_dirs(target, 1, 0755) < 0) die(err_fd, "mkdir", m->target);
+        if (syscall(SYS_move_mount, source_fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+            die(err_fd, "attach mount at", m->target);
+        break;
     default:
         errno = EINVAL;
         die(err_fd, "unknown mount kind for", m->target);
@@ -176,6 +181,11 @@ static void build_root(const struct wd_config *cfg, int err_fd) {
     int source_fds[WD_MAX_MOUNTS];
     for (size_t i = 0; i < cfg->n_mounts; i++) {
         source_fds[i] = -1;
+        if (cfg->mounts[i].kind == WD_MOUNT_ATTACH) {
+            // This copy of the caller's descriptor is the jail's to close.
+            source_fds[i] = cfg->mounts[i].fd;
+            continue;
+        }
         if (cfg->mounts[i].kind != WD_MOUNT_BIND) continue;
         source_fds[i] = open(cfg->mounts[i].source, O_PATH | O_CLOEXEC);
         if (source_fds[i] < 0) die(err_fd, "open bind source", cfg->mounts[i].source);

@@ -101,6 +101,7 @@ public final class Jail: Sendable {
             m.flags = step.flags
             m.mode = step.mode
             m.target = UnsafePointer(arena.string(step.target))
+            m.fd = step.fd
             if let data = step.data {
                 m.data = UnsafePointer(arena.bytes(data))
                 m.data_len = data.count

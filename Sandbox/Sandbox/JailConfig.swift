@@ -15,6 +15,9 @@ public struct JailConfig: Sendable {
     /// Files written into the jail's own read-only root (a call's code, say):
     /// cheaper than a host file and a bind, and gone with the jail.
     public var files: [JailFile]
+    /// Detached mounts (from `DetachedMount`) attached inside the jail's own
+    /// mount namespace after the binds; they vanish with the jail.
+    public var attachedMounts: [AttachedMount]
     /// Read-only system directories (symlinks among them are recreated as symlinks).
     public var systemDirectories: [String]
     /// Files and directories of the host's /etc shown read-only; missing ones are skipped.
@@ -59,6 +62,7 @@ public struct JailConfig: Sendable {
         self.hostname = "warden"
         self.binds = []
         self.files = []
+        self.attachedMounts = []
         self.systemDirectories = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"]
         self.etcEntries = [
             "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/resolv.conf",
@@ -103,6 +107,18 @@ public struct Bind: Sendable, Equatable {
         self.source = source
         self.target = target ?? source
         self.writable = writable
+    }
+}
+
+/// A mount descriptor (attached to no namespace) to attach at `target`. The
+/// descriptor stays the caller's: keep it open until the jail has started.
+public struct AttachedMount: Sendable, Equatable {
+    public var fd: Int32
+    public var target: String
+
+    public init(fd: Int32, target: String) {
+        self.fd = fd
+        self.target = target
     }
 }
 

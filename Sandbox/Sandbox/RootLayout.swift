@@ -13,6 +13,8 @@ struct MountStep: Equatable {
     var flags: UInt = 0
     var mode: UInt32 = 0o644
     var data: [UInt8]? = nil
+    /// WD_MOUNT_ATTACH: the caller's mount descriptor.
+    var fd: Int32 = -1
 }
 
 enum MountFlag {
@@ -61,6 +63,10 @@ enum RootLayout {
         for b in config.binds {
             try validate(b)
             steps.append(bind(b.source, at: b.target, writable: b.writable))
+        }
+        for m in config.attachedMounts {
+            try validate(Bind(source: "/", target: m.target))
+            steps.append(MountStep(kind: Int32(WD_MOUNT_ATTACH.rawValue), target: m.target, fd: m.fd))
         }
         return steps
     }

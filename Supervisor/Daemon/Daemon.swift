@@ -118,6 +118,7 @@ public final class Daemon: Sendable {
             "root_mode": "\(hostChecks.rootMode)"])
         if geteuid() != 0 {
             logger.notice("running without root: tenants share this user's uid, and workspaces are not chowned to per-tenant ranges")
+            logger.notice("running without root: storage.bytes is accounted, not enforced by the kernel: files API writes past it are refused (507), but exec can write past it")
         }
     }
 

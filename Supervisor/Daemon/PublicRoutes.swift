@@ -35,11 +35,13 @@ enum PublicRoutes {
 
         if let workers {
             let call = WorkerCall(manager: workers)
-            let exec = ExecController(call: call, limits: execLimits, pipeline: decisions.pipeline)
+            let storage = StorageGauge(call: call, store: store, logger: decisions.meter.logger, rootMode: hostChecks.rootMode)
+            let exec = ExecController(call: call, limits: execLimits, pipeline: decisions.pipeline, storage: storage)
             authenticated.post("/v1/exec") { request, context in try await exec.exec(request, context: context) }
             methods.record("/v1/exec", .post)
 
-            let files = FilesController(call: call, maxBodyBytes: configuration.maxBodyBytes, pipeline: decisions.pipeline)
+            let files = FilesController(call: call, maxBodyBytes: configuration.maxBodyBytes, pipeline: decisions.pipeline,
+                                        storage: storage)
             authenticated.get("/v1/files") { request, context in try await files.list(request, context: context) }
             authenticated.get("/v1/files/**") { request, context in try await files.read(request, context: context) }
             authenticated.put("/v1/files/**") { request, context in try await files.write(request, context: context) }

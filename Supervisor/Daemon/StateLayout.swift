@@ -18,6 +18,8 @@ public struct StateLayout: Sendable, Equatable {
     public var tenantsDirectory: String { root + "/tenants" }
     public func tenantDirectory(_ tenantID: String) -> String { tenantsDirectory + "/" + tenantID }
     public func workspace(_ tenantID: String) -> String { tenantDirectory(tenantID) + "/workspace" }
+    /// Root mode: the workspace as a filesystem image whose size is the storage limit.
+    public func workspaceImage(_ tenantID: String) -> String { tenantDirectory(tenantID) + "/workspace.img" }
 
     /// The kernel's limit on a Unix socket path (sun_path, with its NUL).
     static let maxSocketPathBytes = 107

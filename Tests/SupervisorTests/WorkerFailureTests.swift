@@ -61,7 +61,10 @@ struct WorkerFailureTests {
             #expect(try await daemon.files("GET", "/v1/files/f", token: token).status == 401)
             #expect(await Live.eventually(within: 20) { !Live.isAlive(second) }, "the worker \(second) still runs after delete")
             #expect(!FileManager.default.fileExists(atPath: StateLayout(root: daemon.stateDirectory).workspace(tenant.id)))
+            #expect(!FileManager.default.fileExists(atPath: StateLayout(root: daemon.stateDirectory).workspaceImage(tenant.id)))
             if Live.isRoot {
+                #expect(await Live.eventually(within: 20) { Live.loopDevices(backing: daemon.stateDirectory).isEmpty },
+                        "loop devices left: \(Live.loopDevices(backing: daemon.stateDirectory))")
                 #expect(await Live.eventually(within: 20) { Live.tenantCgroups([tenant.id]).isEmpty },
                         "cgroups left: \(Live.tenantCgroups([tenant.id]))")
             }
@@ -265,7 +268,11 @@ struct WorkerFailureTests {
         let toolPIDs = Live.processes(containing: marker)
         let everything = Set(workerPIDs + workerPIDs.flatMap(Live.descendants(of:)) + toolPIDs)
         let tenantIDs = tenants.map(\.0.id)
-        if Live.isRoot { #expect(!Live.tenantCgroups(tenantIDs).isEmpty, "no tenant cgroups while workers run") }
+        if Live.isRoot {
+            #expect(!Live.tenantCgroups(tenantIDs).isEmpty, "no tenant cgroups while workers run")
+            // Each workspace is an image on a loop device, mounted only in its jail.
+            #expect(Live.loopDevices(backing: stateDirectory).count == 2, "\(Live.loopDevices(backing: stateDirectory))")
+        }
 
         serve.kill9()
 
@@ -290,6 +297,9 @@ struct WorkerFailureTests {
         // No mount of the dead jails is left in the host's mount table.
         let mounts = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
         #expect(!mounts.contains(stateDirectory), "mounts left: \(mounts.split(separator: "\n").filter { $0.contains(stateDirectory) })")
+        // No loop device still holds a workspace image: they detach themselves once their jail's mount is gone.
+        let loopsGone = await Live.eventually(within: 10) { Live.loopDevices(backing: stateDirectory).isEmpty }
+        #expect(loopsGone, "loop devices left: \(Live.loopDevices(backing: stateDirectory))")
 
         // A restart on the same state dir works, sweeps leftovers, and runs the same tenants.
         let again = try ServeProcess(binary: warden, stateDirectory: stateDirectory, logPath: directory.path + "/serve2.log")
@@ -361,5 +371,27 @@ struct WorkerFailureTests {
         let files = try await LocalHTTPClient.send("PUT", "/v1/files/r.txt", to: .tcp(host: "127.0.0.1", port: port),
                                                    headers: bearer(token), body: Data("r".utf8), timeout: .seconds(60))
         #expect(files.status == 201, "\(String(decoding: files.body, as: UTF8.self))")
+
+        // Storage rootless: a directory, accounted; the files API refuses writes past
+        // the limit, exec can pass it (and says so nowhere but the gauge), as stated.
+        #expect(log.contains("exec can write past it"), "\(log)")
+        _ = try await admin.setTenantLimit(tenant.id, metric: "storage.bytes", limit: Limit(Double(1 << 20)))
+        let put: @Sendable (String, Int) async throws -> LocalHTTPClient.Response = { path, bytes in
+            try await LocalHTTPClient.send("PUT", "/v1/files/" + path, to: .tcp(host: "127.0.0.1", port: port),
+                                           headers: bearer(token), body: Data(count: bytes), timeout: .seconds(60))
+        }
+        #expect(try await put("half.bin", 600 << 10).status == 201)
+        let over = try await put("more.bin", 600 << 10)
+        #expect(over.status == 507, "\(String(decoding: over.body, as: UTF8.self))")
+        #expect(over.errorCode == "no_space")
+        let dd = try await LocalHTTPClient.send(
+            "POST", "/v1/exec", to: .tcp(host: "127.0.0.1", port: port), headers: bearer(token),
+            body: Live.json(["language": "bash", "code": "dd if=/dev/urandom of=/workspace/big bs=1M count=3 status=none && echo wrote"]),
+            timeout: .seconds(90))
+        #expect(dd.json?["stdout"] as? String == "wrote\n", "\(String(decoding: dd.body, as: UTF8.self))")
+        #expect(dd.json?["storage_full"] as? Bool == true, "\(String(decoding: dd.body, as: UTF8.self))")
+        let used = try await admin.quota(tenant.id).metrics.first { $0.metric == "storage.bytes" }?.used ?? 0
+        #expect(used > Double(3 << 20), "storage.bytes used \(used)\n\(serve.log)")
+        #expect(!fm.fileExists(atPath: StateLayout(root: stateDirectory).workspaceImage(tenant.id)))
     }
 }

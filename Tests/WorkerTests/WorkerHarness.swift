@@ -73,7 +73,7 @@ final class WorkerHarness: Sendable {
     /// - Parameter workspaceBytes: put the workspace on a tmpfs of this size (to fill it up).
     /// - Parameter identity: `.callerOnly` maps a single id into the tenant jail, as a rootless supervisor does.
     static func start(hello: Bool = true, maxCalls: Int = 16, workspaceBytes: Int? = nil,
-                      identity: Identity = .automatic) throws -> WorkerHarness {
+                      identity: Identity = .automatic, storage: WorkspaceStorage? = nil) throws -> WorkerHarness {
         var pair: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw HarnessError("socketpair failed: errno \(errno)")
@@ -102,12 +102,13 @@ final class WorkerHarness: Sendable {
             harness.outcome.withLock { $0 = result }
         }
         Thread.detachNewThread { harness.readLoop() }
-        if hello { try harness.handshake(maxCalls: maxCalls) }
+        if hello { try harness.handshake(maxCalls: maxCalls, storage: storage) }
         return harness
     }
 
-    func handshake(maxCalls: Int = 16) throws {
-        let hello = Hello(tenant: "t_test", maxCalls: maxCalls, execProfile: Self.execProfile, workspace: "/workspace")
+    func handshake(maxCalls: Int = 16, storage: WorkspaceStorage? = nil) throws {
+        let hello = Hello(tenant: "t_test", maxCalls: maxCalls, execProfile: Self.execProfile, workspace: "/workspace",
+                          storage: storage)
         try socket.write(WireJSON.frame(.hello, callID: 0, hello))
         let reply = try waitFrame(callID: 0)
         guard reply.type == .hello else {

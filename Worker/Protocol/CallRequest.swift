@@ -5,6 +5,8 @@ public enum Tool: String, Sendable, Codable, CaseIterable {
     case filesRead = "files.read"
     case filesWrite = "files.write"
     case filesDelete = "files.delete"
+    /// The supervisor's own call: how full the workspace is (for the storage.bytes gauge).
+    case workspaceUsage = "workspace.usage"
 }
 
 /// CALL's payload with the arguments typed for its tool.

@@ -13,18 +13,21 @@ public struct Hello: Sendable, Codable, Equatable {
     public var execProfile: JSONValue
     /// The tenant workspace as the worker sees it.
     public var workspace: String
+    /// How the workspace is held, which says how `workspace.usage` measures it.
+    public var storage: WorkspaceStorage?
 
     public init(protocol: Int = ProtocolVersion.current, tenant: String, maxCalls: Int = 16,
-                execProfile: JSONValue, workspace: String = "/workspace") {
+                execProfile: JSONValue, workspace: String = "/workspace", storage: WorkspaceStorage? = nil) {
         self.protocol = `protocol`
         self.tenant = tenant
         self.maxCalls = maxCalls
         self.execProfile = execProfile
         self.workspace = workspace
+        self.storage = storage
     }
 
     enum CodingKeys: String, CodingKey {
-        case `protocol`, tenant, workspace
+        case `protocol`, tenant, workspace, storage
         case maxCalls = "max_calls"
         case execProfile = "exec_profile"
     }

@@ -8,6 +8,8 @@ final class ToolRunner: Sendable {
     let maxCalls: Int
     private let exec: ExecTool
     private let files: FilesTool
+    private let workspace: Workspace
+    private let storage: WorkspaceStorage
 
     init(hello: Hello, socket: FrameSocket) throws(ErrorReply) {
         maxCalls = hello.maxCalls > 0 ? min(hello.maxCalls, 4096) : 16
@@ -31,6 +33,8 @@ final class ToolRunner: Sendable {
         }
         exec = ExecTool(jail: jail, seccomp: program, workspace: workspace, socket: socket)
         files = FilesTool(workspace: workspace, socket: socket)
+        self.workspace = workspace
+        storage = hello.storage ?? .directory
     }
 
     func handle(_ frame: Frame, cancellation: JailCancellation) -> Frame {
@@ -53,6 +57,8 @@ final class ToolRunner: Sendable {
                 return try files.write(ArgumentDecoding.args(FilesWriteArgs.self, from: frame.payload), callID: id)
             case .filesDelete:
                 return try files.delete(ArgumentDecoding.args(FilesDeleteArgs.self, from: frame.payload), callID: id)
+            case .workspaceUsage:
+                return try Self.resultFrame(WorkspaceUsageMeter.measure(workspace, storage: storage), callID: id)
             }
         } catch {
             return Self.errorFrame(error, callID: id)

@@ -24,6 +24,7 @@ enum wd_mount_kind {
     WD_MOUNT_DIR = 6,     // an empty directory at target
     WD_MOUNT_SYMLINK = 7, // a symlink at target pointing to data
     WD_MOUNT_REMOUNT = 8, // change the flags of the mount at target
+    WD_MOUNT_ATTACH = 9,  // attach the detached mount `fd` (from fsmount) at target
 };
 
 struct wd_mount {
@@ -35,6 +36,7 @@ struct wd_mount {
     const char *target;         // absolute path inside the jail
     const char *data;           // options, file contents or symlink target
     size_t data_len;
+    int fd;                     // WD_MOUNT_ATTACH: the caller's mount descriptor
 };
 
 #define WD_MAX_MOUNTS 512
@@ -141,6 +143,18 @@ struct wd_janitor_config {
 
 // Starts the janitor. Returns its pid and sets *pidfd, or returns -errno.
 pid_t wd_janitor_spawn(const struct wd_janitor_config *config, int *pidfd);
+
+// Puts a filesystem image on a free loop device that detaches itself when its
+// last user closes it. Returns the loop device's fd (and its path in
+// `device`), or -errno.
+int wd_loop_attach(const char *image, char *device, size_t device_len);
+
+// Makes a filesystem of `fstype` on `source`, with the options `flags` (such
+// as "noinit_itable"), into a detached mount (attached to no mount namespace)
+// with MOUNT_ATTR_* `attributes`. Returns its fd, or -errno with the failed
+// step (and the kernel's message) in `error`.
+int wd_fsmount(const char *fstype, const char *source, char *const *flags, size_t n_flags,
+               unsigned int attributes, char *error, size_t error_len);
 
 // pipe2(O_CLOEXEC) and memfd_create, which Swift does not see without _GNU_SOURCE.
 int wd_pipe_cloexec(int fds[2]);

@@ -42,7 +42,8 @@ final class Meter: Sendable {
     func caps(for tenant: Tenant) async -> TenantCaps {
         guard let limits = try? await limits(for: tenant) else { return TenantCaps() }
         return TenantCaps(memoryMB: limits.ceiling(Metric.tenantMemoryMB).map { max(64, $0) },
-                          pids: limits.ceiling(Metric.tenantPids).map { max(16, $0) })
+                          pids: limits.ceiling(Metric.tenantPids).map { max(16, $0) },
+                          storageBytes: limits.ceiling(Metric.storageBytes))
     }
 
     /// Every counter and gauge of the tenant now, as the policy input's `usage`.

@@ -11,6 +11,7 @@ struct ExecController {
     let call: WorkerCall
     let limits: ExecLimits
     let pipeline: CallPipeline
+    let storage: StorageGauge
 
     struct ExecLimits: Sendable {
         var maxTimeoutMs: Int
@@ -100,13 +101,16 @@ struct ExecController {
         var headers = CallPipeline.warningHeaders(ticket)
         let call = self.call
         let pipeline = self.pipeline
+        let storage = self.storage
+        let storageLimit = plan[Metric.storageBytes]
         let client = context.channel
 
         guard wantsStream else {
             let result = try await pipeline.finish(ticket) {
                 let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline,
                                                  client: client)
-                let data = try Self.withRequestID(payload, requestID)
+                let reading = await storage.refresh(tenant, limit: storageLimit, requestID: requestID)
+                let data = try Self.withRequestID(payload, requestID, storageFull: reading?.full ?? false)
                 return (data, Self.outcome(payload, response: data))
             }
             headers[.contentType] = "application/json; charset=utf-8"
@@ -125,7 +129,9 @@ struct ExecController {
                         default: break
                         }
                     }
-                    return (try Self.withRequestID(payload, requestID), Self.outcome(payload, response: nil))
+                    let reading = await storage.refresh(tenant, limit: storageLimit, requestID: requestID)
+                    return (try Self.withRequestID(payload, requestID, storageFull: reading?.full ?? false),
+                            Self.outcome(payload, response: nil))
                 }
                 try await writer.write(Self.event("result", json: result))
             } catch let error as APIError {
@@ -179,10 +185,11 @@ struct ExecController {
         return out
     }
 
-    /// The worker's result with the request id added: written in before the
-    /// object's closing brace, because decoding and encoding the whole result
-    /// again cost a quarter of a millisecond per call.
-    static func withRequestID(_ payload: [UInt8], _ requestID: String) throws -> Data {
+    /// The worker's result with the request id added (and `storage_full` when the
+    /// workspace was full once the code ended: its writes failed with ENOSPC),
+    /// written in before the object's closing brace, because decoding and
+    /// encoding the whole result again cost a quarter of a millisecond per call.
+    static func withRequestID(_ payload: [UInt8], _ requestID: String, storageFull: Bool = false) throws -> Data {
         let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }
         guard let open = payload.firstIndex(where: { !isSpace($0) }), payload[open] == UInt8(ascii: "{"),
               let close = payload.lastIndex(where: { !isSpace($0) }), close > open, payload[close] == UInt8(ascii: "}") else {
@@ -192,6 +199,7 @@ struct ExecController {
         var result = Data(payload[open..<close])
         result.append(contentsOf: Array((isEmpty ? "" : ",").utf8) + Array("\"request_id\":".utf8))
         result.append(try JSONEncoder().encode(requestID))
+        if storageFull { result.append(contentsOf: Array(",\"storage_full\":true".utf8)) }
         result.append(UInt8(ascii: "}"))
         return result
     }

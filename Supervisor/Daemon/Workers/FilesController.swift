@@ -11,6 +11,7 @@ struct FilesController {
     let call: WorkerCall
     let maxBodyBytes: Int
     let pipeline: CallPipeline
+    let storage: StorageGauge
     static let deadline = Duration.seconds(60)
     /// Raw bytes per write call: base64 of this fits one protocol frame.
     static let writePiece = 512 * 1024
@@ -38,7 +39,7 @@ struct FilesController {
         if let p = prefix, !p.isEmpty { prefix = try Self.checkedPrefix(p) }
         let args = FilesListArgs(prefix: prefix)
         return try await metered(.filesList, ["prefix": prefix.map(Value.string) ?? .null], request, context,
-                                 deferred: { try DeferredCall(.filesList, args, deadline: Self.deadline) }) { tenant in
+                                 deferred: { try DeferredCall(.filesList, args, deadline: Self.deadline) }) { tenant, _ in
             let payload = try await call.run(.filesList, args, tenant: tenant, requestID: context.requestID,
                                              deadline: Self.deadline)
             return (Self.json(payload), Data(payload))
@@ -50,7 +51,7 @@ struct FilesController {
         let args = FilesReadArgs(path: path, stream: true)
         return try await metered(.filesRead, ["path": .string(path)], request, context, deferred: {
             try DeferredCall(.filesRead, args, output: .bytes, deadline: Self.deadline)
-        }) { tenant in
+        }) { tenant, _ in
             // Streamed: the bytes come as chunks, so a file may be larger than one frame.
             var bytes: [UInt8] = []
             _ = try await call.run(.filesRead, args, tenant: tenant, requestID: context.requestID,
@@ -76,12 +77,21 @@ struct FilesController {
         return try await metered(.filesWrite, ["path": .string(path), "bytes": Value(body.readableBytes)], request, context,
                                  bytesIn: Int64(body.readableBytes), deferred: {
             try DeferredCall(steps: pieces.map { (Tool.filesWrite, $0) }, successStatus: 201, deadline: Self.deadline)
-        }) { tenant in
+        }) { tenant, limits in
+            let limit = limits[Metric.storageBytes]
+            try await storage.checkRoom(for: body.readableBytes, tenant: tenant, limit: limit, requestID: context.requestID)
             var payload: [UInt8] = []
-            for piece in pieces {
-                payload = try await call.run(.filesWrite, piece, tenant: tenant, requestID: context.requestID,
-                                             deadline: Self.deadline)
+            do {
+                for piece in pieces {
+                    payload = try await call.run(.filesWrite, piece, tenant: tenant, requestID: context.requestID,
+                                                 deadline: Self.deadline)
+                }
+            } catch {
+                // A write cut short (a full workspace) may still have added bytes.
+                _ = await storage.refresh(tenant, limit: limit, requestID: context.requestID)
+                throw error
             }
+            _ = await storage.refresh(tenant, limit: limit, requestID: context.requestID)
             return (Self.json(payload, status: .created), Data(payload))
         }
     }
@@ -90,9 +100,10 @@ struct FilesController {
         let path = try Self.checkedPath(Self.rawPath(request, context: context))
         return try await metered(.filesDelete, ["path": .string(path)], request, context, deferred: {
             try DeferredCall(.filesDelete, FilesDeleteArgs(path: path), deadline: Self.deadline)
-        }) { tenant in
+        }) { tenant, limits in
             let payload = try await call.run(.filesDelete, FilesDeleteArgs(path: path), tenant: tenant,
                                              requestID: context.requestID, deadline: Self.deadline)
+            _ = await storage.refresh(tenant, limit: limits[Metric.storageBytes], requestID: context.requestID)
             return (Self.json(payload), Data(payload))
         }
     }
@@ -102,7 +113,7 @@ struct FilesController {
     /// and the body to keep for idempotent replays.
     private func metered(_ tool: Tool, _ args: [String: Value], _ request: Request, _ context: APIRequestContext,
                          bytesIn: Int64 = 0, deferred: () throws -> DeferredCall,
-                         _ work: @Sendable (Tenant) async throws -> (Response, Data?)) async throws -> Response {
+                         _ work: @Sendable (Tenant, EffectiveLimits) async throws -> (Response, Data?)) async throws -> Response {
         let tenant = try tenant(context)
         let limits = try await pipeline.meter.limits(for: tenant)
         let start = try await pipeline.start(tenant: tenant, tool: tool.rawValue, args: args, limits: limits,
@@ -114,7 +125,7 @@ struct FilesController {
             throw APIError.internal(requestID: context.requestID)
         }
         var response = try await pipeline.finish(ticket) {
-            let (response, kept) = try await work(tenant)
+            let (response, kept) = try await work(tenant, limits)
             let size = Int64(response.body.contentLength ?? 0)
             return (response, Meter.Outcome(status: "ok", httpStatus: Int(response.status.code), ran: true,
                                             figures: CallFigures(bytesIn: bytesIn, bytesOut: size), response: kept))

@@ -129,16 +129,25 @@ public actor WorkerManager {
         if let starting = slots[tenant.id]?.starting { return try await starting.value }
 
         var planned = self.settings
-        if let caps = await capsProvider?(tenant) {
+        let caps = await capsProvider?(tenant)
+        if let caps {
             // The plan's caps replace the server's defaults for this tenant.
             if let memory = caps.memoryMB { planned.tenantMemoryBytes = memory << 20 }
             if let pids = caps.pids { planned.tenantPids = pids }
         }
+        // Other calls of the tenant ran while the caps were read: one of them may have started it.
+        if let process = slots[tenant.id]?.process { return process }
+        if let starting = slots[tenant.id]?.starting { return try await starting.value }
         let settings = planned, jail = self.jail, logger = self.logger
-        let workspace = layout.workspace(tenant.id)
+        let image = settings.rootMode ? WorkspaceImage(path: layout.workspaceImage(tenant.id),
+                                                       directory: layout.workspace(tenant.id),
+                                                       owner: tenant.hostIDBase + TenantService.payloadIDOffset) : nil
+        let directory = layout.workspace(tenant.id), storageLimit = caps?.storageBytes
         let task = Task<WorkerProcess, any Error> {
             try await BlockingWork.run("worker-start") {
-                try WorkerProcess.start(tenant: tenant, workspace: workspace, settings: settings, jail: jail,
+                let workspace = try Self.workspace(tenantID: tenant.id, image: image, directory: directory,
+                                                   limit: storageLimit, logger: logger)
+                return try WorkerProcess.start(tenant: tenant, workspace: workspace, settings: settings, jail: jail,
                                         logger: logger) { [weak self] result in
                     Task { await self?.exited(tenant.id, result: result) }
                 }
@@ -157,6 +166,29 @@ public actor WorkerManager {
             throw APIError(.serviceUnavailable, code: "worker_unavailable",
                            message: "the worker of tenant \(tenant.id) could not start: \(error)")
         }
+    }
+
+    /// As root, a tenant with a storage limit gets its image, made or resized
+    /// to the limit now; an image stays in use when its limit is removed.
+    /// Otherwise (rootless, or no limit) the workspace is the directory.
+    private static func workspace(tenantID: String, image: WorkspaceImage?, directory: String, limit: Int?,
+                                  logger: Logger) throws -> WorkerProcess.Workspace {
+        guard let image, limit != nil || image.exists else { return .directory(directory) }
+        try image.waitUntilUnused()
+        if let limit {
+            let meta: Logger.Metadata = ["tenant_id": "\(tenantID)", "storage_bytes": "\(limit)"]
+            switch try image.prepare(limit: limit) {
+            case .unchanged: break
+            case .created(let migrated):
+                logger.info(migrated ? "workspace moved into its image" : "workspace image created", metadata: meta)
+            case .resized(let from, let to):
+                logger.info("workspace image resized", metadata: meta.merging(["from": "\(from)", "to": "\(to)"]) { $1 })
+            case .overLimit(let bytes):
+                logger.warning("the workspace holds more than its storage limit: its files are kept and it is full until some are deleted",
+                               metadata: meta.merging(["image_bytes": "\(bytes)"]) { $1 })
+            }
+        }
+        return .image(image.path)
     }
 
     /// After a crash the next start waits 0.25 s, 0.5 s, 1 s, … (at most 30 s).
@@ -263,4 +295,6 @@ public actor WorkerManager {
 struct TenantCaps: Sendable, Equatable {
     var memoryMB: Int?
     var pids: Int?
+    /// storage.bytes: the size of the workspace's filesystem (root).
+    var storageBytes: Int?
 }

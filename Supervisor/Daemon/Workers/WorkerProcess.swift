@@ -13,6 +13,8 @@ final class WorkerProcess: Sendable {
     let cancellation: JailCancellation
     let startedAt: Date
     let reply: HelloReply
+    /// How its workspace is held (which says how full it can get).
+    let storage: WorkspaceStorage
     private let stopping = Mutex<StopReason?>(nil)
 
     /// Why the supervisor stopped a worker. Calls it cuts short because the
@@ -22,8 +24,22 @@ final class WorkerProcess: Sendable {
         case tenant(TenantStatus)
     }
 
-    private init(tenantID: String, connection: WorkerConnection, cancellation: JailCancellation, reply: HelloReply) {
+    /// The tenant's workspace: a host directory bound in, or an image file
+    /// mounted inside the jail's own mount namespace (root).
+    enum Workspace: Sendable {
+        case directory(String)
+        case image(String)
+
+        var storage: WorkspaceStorage {
+            if case .image = self { return .filesystem }
+            return .directory
+        }
+    }
+
+    private init(tenantID: String, connection: WorkerConnection, cancellation: JailCancellation, reply: HelloReply,
+                 storage: WorkspaceStorage) {
         self.tenantID = tenantID
+        self.storage = storage
         self.connection = connection
         self.cancellation = cancellation
         self.reply = reply
@@ -37,8 +53,12 @@ final class WorkerProcess: Sendable {
 
     /// Starts the worker in the tenant's jail and completes the handshake.
     /// `onExit` runs once, on the jail's thread, when the worker has ended.
-    static func start(tenant: Tenant, workspace: String, settings: WorkerSettings, jail: Jail, logger: Logger,
+    static func start(tenant: Tenant, workspace: Workspace, settings: WorkerSettings, jail: Jail, logger: Logger,
                       onExit: @escaping @Sendable (JailResult) -> Void) throws -> WorkerProcess {
+        // Mounted nowhere until the jail attaches it; ours closes once the jail has started.
+        var mount: DetachedMount?
+        if case .image(let image) = workspace { mount = try DetachedMount(image: image, options: WorkspaceImage.mountOptions) }
+        defer { withExtendedLifetime(mount) {} }
         var pair: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw POSIXFailure("socketpair for the worker")
@@ -47,7 +67,8 @@ final class WorkerProcess: Sendable {
         let cgroup = settings.rootMode ? jail.cgroups.map { TenantCgroup(host: $0.host, scope: settings.cgroupScope, tenantID: tenant.id) } : nil
         let config: JailConfig
         do {
-            config = try jailConfig(tenant: tenant, workspace: workspace, settings: settings, cgroup: cgroup, socket: theirs)
+            config = try jailConfig(tenant: tenant, workspace: workspace, mount: mount, settings: settings, cgroup: cgroup,
+                                    socket: theirs)
         } catch {
             cgroup?.remove()
             Glibc.close(ours)
@@ -87,7 +108,8 @@ final class WorkerProcess: Sendable {
         let reply: HelloReply
         do {
             reply = try connection.handshake(Hello(tenant: tenant.id, maxCalls: settings.maxCallsPerWorker,
-                                                   execProfile: settings.execProfile, workspace: "/workspace"))
+                                                   execProfile: settings.execProfile, workspace: "/workspace",
+                                                   storage: workspace.storage))
         } catch {
             cancellation.cancel()
             // Wait until the jail is gone and its cgroup removed: a retry must
@@ -104,17 +126,21 @@ final class WorkerProcess: Sendable {
         connection.startReading { reason in
             logger.debug("worker connection closed", metadata: ["tenant_id": "\(tenant.id)", "reason": "\(reason)"])
         }
-        return WorkerProcess(tenantID: tenant.id, connection: connection, cancellation: cancellation, reply: reply)
+        return WorkerProcess(tenantID: tenant.id, connection: connection, cancellation: cancellation, reply: reply,
+                             storage: workspace.storage)
     }
 
     /// The tenant jail: the tenant's id range, every namespace, loopback only,
     /// the tenant cgroup (delegated), the workspace, and the worker profile.
-    private static func jailConfig(tenant: Tenant, workspace: String, settings: WorkerSettings, cgroup: TenantCgroup?,
-                                   socket: Int32) throws -> JailConfig {
+    private static func jailConfig(tenant: Tenant, workspace: Workspace, mount: DetachedMount?, settings: WorkerSettings,
+                                   cgroup: TenantCgroup?, socket: Int32) throws -> JailConfig {
         var c = JailConfig(command: WorkerSettings.binaryInJail)
         c.hostname = "warden-" + tenant.id
-        c.binds = [Bind(source: settings.binary, target: WorkerSettings.binaryInJail),
-                   Bind(source: workspace, target: "/workspace", writable: true)]
+        c.binds = [Bind(source: settings.binary, target: WorkerSettings.binaryInJail)]
+        switch workspace {
+        case .directory(let path): c.binds.append(Bind(source: path, target: "/workspace", writable: true))
+        case .image: c.attachedMounts = mount.map { [AttachedMount(fd: $0.fd, target: "/workspace")] } ?? []
+        }
         c.workingDirectory = "/"
         c.keepCapabilities = true
         c.uid = 0

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+import WorkerProtocol
+
+@Suite("workspace.usage")
+struct WorkspaceUsageTests {
+    @Test("a directory is walked each time, without following symlinks out")
+    func directoryWalk() throws {
+        let worker = try WorkerHarness.start()
+        defer { worker.stop() }
+        _ = try worker.run(1, .filesWrite, FilesWriteArgs(path: "a/big.bin", content: Data(count: 300 << 10).base64EncodedString(),
+                                                          encoding: "base64"))
+        // A link to the host's root must not count the host's files.
+        #expect(symlink("/", worker.workspace + "/a/root") == 0)
+        let first = try worker.result(WorkspaceUsage.self, worker.run(2, .workspaceUsage, WorkspaceUsageArgs()))
+        #expect(first.usedBytes >= 300 << 10 && first.usedBytes < 400 << 10, "\(first)")
+        #expect(first.capacityBytes == nil && first.complete)
+        // The same answer the second time (the walk starts afresh).
+        let second = try worker.result(WorkspaceUsage.self, worker.run(3, .workspaceUsage, WorkspaceUsageArgs()))
+        #expect(second == first)
+        _ = try worker.run(4, .filesDelete, FilesDeleteArgs(path: "a/big.bin"))
+        let after = try worker.result(WorkspaceUsage.self, worker.run(5, .workspaceUsage, WorkspaceUsageArgs()))
+        #expect(after.usedBytes < 100 << 10, "\(after)")
+    }
+
+    @Test("a workspace of its own is measured by its statfs")
+    func filesystem() throws {
+        let worker = try WorkerHarness.start(workspaceBytes: 1 << 20, storage: .filesystem)
+        defer { worker.stop() }
+        let empty = try worker.result(WorkspaceUsage.self, worker.run(1, .workspaceUsage, WorkspaceUsageArgs()))
+        #expect(empty.capacityBytes == 1 << 20, "\(empty)")
+        _ = try worker.run(2, .filesWrite, FilesWriteArgs(path: "f", content: Data(count: 512 << 10).base64EncodedString(),
+                                                          encoding: "base64"))
+        let used = try worker.result(WorkspaceUsage.self, worker.run(3, .workspaceUsage, WorkspaceUsageArgs()))
+        #expect(used.usedBytes >= empty.usedBytes + (512 << 10), "\(used)")
+        #expect((used.availableBytes ?? .max) <= (empty.availableBytes ?? 0) - (512 << 10), "\(used)")
+    }
+}
