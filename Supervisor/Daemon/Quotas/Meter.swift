@@ -35,7 +35,7 @@ final class Meter: Sendable {
             throw APIError(.forbidden, code: "unknown_plan",
                            message: "tenant \(tenant.id) is on plan '\(tenant.plan)', which does not exist; ask the operator to fix it")
         }
-        return EffectiveLimits(plan: plan, overrides: try await store.tenantLimits(tenantID: tenant.id))
+        return EffectiveLimits(plan: plan, overrides: try await plans.overrides(of: tenant.id, from: store))
     }
 
     /// The plan's caps of the tenant's jail; none when the store cannot say (the server's defaults apply).

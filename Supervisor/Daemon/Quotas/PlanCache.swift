@@ -2,12 +2,14 @@ import Foundation
 import NIOConcurrencyHelpers
 import Store
 
-/// Plans as read from the store, kept a few seconds: every call needs its
-/// tenant's plan, and plans change rarely. Edits on this node clear it at
+/// Plans and tenants' overrides as read from the store, kept a few seconds:
+/// every call needs them, and they change rarely. Edits on this node clear it at
 /// once; edits elsewhere (another node on the same database) show within the
 /// time to live.
 final class PlanCache: Sendable {
     private let entries = NIOLockedValueBox<[String: (plan: Plan?, at: ContinuousClock.Instant)]>([:])
+    /// Tenants' own overrides, kept the same way.
+    private let overrides = NIOLockedValueBox<[String: (limits: [String: Limit], at: ContinuousClock.Instant)]>([:])
     let timeToLive: Duration
 
     init(timeToLive: Duration = .seconds(5)) {
@@ -22,7 +24,16 @@ final class PlanCache: Sendable {
         return plan
     }
 
+    func overrides(of tenantID: String, from store: any Store) async throws -> [String: Limit] {
+        let now = ContinuousClock.now
+        if let entry = overrides.withLockedValue({ $0[tenantID] }), now - entry.at < timeToLive { return entry.limits }
+        let limits = try await store.tenantLimits(tenantID: tenantID)
+        overrides.withLockedValue { $0[tenantID] = (limits, now) }
+        return limits
+    }
+
     func invalidate() {
         entries.withLockedValue { $0.removeAll() }
+        overrides.withLockedValue { $0.removeAll() }
     }
 }

@@ -58,11 +58,13 @@ enum QuotaAdminRoutes {
             let tenant = try await service.resolve(try context.parameters.require("tenant"))
             let limit = try await JSONBody.decode(Limit.self, from: request, context: context)
             try await store.setTenantLimit(tenantID: tenant.id, metric: try context.parameters.require("metric"), limit: limit)
+            meter.plans.invalidate()
             return try JSONResponse.make(AdminAPI.TenantLimits(tenantID: tenant.id, limits: try await store.tenantLimits(tenantID: tenant.id)))
         }
         router.delete("/v1/tenants/:tenant/limits/:metric") { _, context in
             let tenant = try await service.resolve(try context.parameters.require("tenant"))
             try await store.setTenantLimit(tenantID: tenant.id, metric: try context.parameters.require("metric"), limit: nil)
+            meter.plans.invalidate()
             return try JSONResponse.make(AdminAPI.TenantLimits(tenantID: tenant.id, limits: try await store.tenantLimits(tenantID: tenant.id)))
         }
         methods.record("/v1/tenants/:tenant/limits/:metric", .put)

@@ -109,8 +109,8 @@ struct ExecController {
             let result = try await pipeline.finish(ticket) {
                 let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline,
                                                  client: client)
-                let reading = await storage.refresh(tenant, limit: storageLimit, requestID: requestID)
-                let data = try Self.withRequestID(payload, requestID, storageFull: reading?.full ?? false)
+                let full = await Self.storageFull(after: payload, storage, tenant, storageLimit, requestID)
+                let data = try Self.withRequestID(payload, requestID, storageFull: full)
                 return (data, Self.outcome(payload, response: data))
             }
             headers[.contentType] = "application/json; charset=utf-8"
@@ -129,8 +129,8 @@ struct ExecController {
                         default: break
                         }
                     }
-                    let reading = await storage.refresh(tenant, limit: storageLimit, requestID: requestID)
-                    return (try Self.withRequestID(payload, requestID, storageFull: reading?.full ?? false),
+                    let full = await Self.storageFull(after: payload, storage, tenant, storageLimit, requestID)
+                    return (try Self.withRequestID(payload, requestID, storageFull: full),
                             Self.outcome(payload, response: nil))
                 }
                 try await writer.write(Self.event("result", json: result))
@@ -140,6 +140,22 @@ struct ExecController {
             }
             try await writer.finish(nil)
         })
+    }
+
+    /// Whether the workspace was full when the code ended. As root, where the
+    /// image's size stops writes (they fail, and so does the code that cared),
+    /// only a call that did not end `ok` waits for the measurement; after a
+    /// successful one the storage gauge is refreshed in the background, off
+    /// the answer's path. Rootless nothing stops the writes, so every call
+    /// is measured before it is answered.
+    static func storageFull(after payload: [UInt8], _ storage: StorageGauge, _ tenant: Tenant, _ limit: Limit?,
+                            _ requestID: String) async -> Bool {
+        let status = (try? JSONDecoder().decode(ResultFigures.self, from: Data(payload)))?.status
+        guard status == "ok", storage.rootMode else {
+            return await storage.refresh(tenant, limit: limit, requestID: requestID)?.full ?? false
+        }
+        Task { _ = await storage.refresh(tenant, limit: limit, requestID: requestID) }
+        return false
     }
 
     static let idempotencyKey = HTTPFields.Element.Name("Idempotency-Key")!
