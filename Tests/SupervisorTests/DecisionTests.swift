@@ -226,4 +226,24 @@ struct DecisionTests {
             "\(error)".contains("broken.rego:3")
         }
     }
+
+    @Test func rulesOnUsageSeeTheTenantsCounters() async throws {
+        let policies = try PolicyDirectory()
+        try policies.write("rules.rego", """
+            package warden
+            # A business rule on the counters the meter keeps.
+            deny contains "two exec calls a day is the trial" if {
+                input.tenant.plan == "free"
+                input.usage["exec.calls.day"] >= 2
+            }
+            """)
+        try await withLiveDaemon({ $0.policyDirectory = policies.path }) { daemon in
+            let (_, token) = try await daemon.tenantWithKey("trial", plan: "free")
+            for _ in 0..<2 { #expect(try await daemon.exec(token, ["language": "bash", "code": "true"]).status == 200) }
+            let third = try await daemon.exec(token, ["language": "bash", "code": "true"])
+            #expect(third.status == 403 && third.errorMessage == "two exec calls a day is the trial")
+        }
+        #expect(PolicyEngine.mentionsUsage("# usage in a comment\nx := 1") == false)
+        #expect(PolicyEngine.mentionsUsage("x := input.usage.y  # inline"))
+    }
 }

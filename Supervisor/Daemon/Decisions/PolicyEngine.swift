@@ -26,6 +26,8 @@ public final class PolicyEngine: Sendable {
     struct Loaded: Sendable {
         var query: PreparedQuery
         var summary: Summary
+        /// Whether any rule mentions `usage`: if none does, a call need not read its counters for the input.
+        var readsUsage: Bool
         /// The files as read, kept to recompile when the plans change.
         var bundle: PolicyBundle
     }
@@ -46,6 +48,10 @@ public final class PolicyEngine: Sendable {
     }
 
     public var summary: Summary { current.withLockedValue { $0.summary } }
+
+    /// False when no loaded file mentions `usage` outside whole-line comments (so
+    /// `input.usage` cannot be read; a conservative test on the text).
+    public var readsUsage: Bool { current.withLockedValue { $0.readsUsage } }
 
     /// Compiles the directory again and swaps it in; the old policies stay on failure.
     @discardableResult
@@ -117,7 +123,15 @@ public final class PolicyEngine: Sendable {
         hasher.update(bundle.data.jsonText())
         let summary = Summary(directory: directory, files: bundle.sources.map(\.file), digest: hasher.hex(),
                               loadedAt: Date())
-        return Loaded(query: query, summary: summary, bundle: files)
+        return Loaded(query: query, summary: summary,
+                      readsUsage: files.sources.contains { Self.mentionsUsage($0.text) }, bundle: files)
+    }
+
+    /// Any line but a whole-line comment that says `usage`.
+    static func mentionsUsage(_ text: String) -> Bool {
+        text.split(separator: "\n").contains { line in
+            !line.drop(while: { $0 == " " || $0 == "\t" }).hasPrefix("#") && line.contains("usage")
+        }
     }
 
     /// The daemon loads rules and data, not tests or seccomp profiles.

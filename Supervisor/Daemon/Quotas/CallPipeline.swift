@@ -18,7 +18,8 @@ struct CallPipeline: Sendable {
 
     func start(tenant: Tenant, tool: String, args: [String: Value], limits: EffectiveLimits, requestID: String,
                idempotencyKey: String?, deferred: () throws -> DeferredCall) async throws -> Start {
-        let usage = try await meter.usage(of: tenant, limits: limits)
+        // The counters are read for the policy only when a rule can look at them.
+        let usage = gate.engine.readsUsage ? try await meter.usage(of: tenant, limits: limits) : [:]
         let audited: Task<Void, any Error>
         switch try await gate.admit(tenant: tenant, tool: tool, args: args, usage: usage, requestID: requestID,
                                     deferred: deferred) {
