@@ -10,7 +10,7 @@ packages=(
   # build
   build-essential pkg-config libseccomp-dev libcap-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev
   # runtimes the jail runs, and tools the tests use
-  python3 python3-yaml python3-seccomp nodejs procps util-linux iproute2 curl
+  python3 python3-yaml python3-seccomp nodejs procps util-linux iproute2 curl e2fsprogs
   # peers for the benchmarks
   bubblewrap libnl-route-3-200
 )
