@@ -64,7 +64,8 @@ HBA
 case "${1:-}" in
   start)
     if running; then url; exit 0; fi
-    [ -f "$data/PG_VERSION" ] || create
+    # Anything left from a run that did not stop it is disposable too.
+    create
     server_up || { echo "postgres: the server did not start; see $dir/server.log" >&2; exit 1; }
     url
     ;;
