@@ -83,6 +83,9 @@ final class PostgresConnection {
         var pointers: [UnsafeMutablePointer<CChar>?] = []
         defer { pointers.forEach { free($0) } }
         for value in values {
+            // Text parameters are NUL-terminated (length 0 is ignored); bytea goes as raw bytes (format 1).
+            var length: Int32 = 0
+            var format: Int32 = 0
             switch value {
             case .null:
                 pointers.append(nil)
@@ -92,19 +95,16 @@ final class PostgresConnection {
                     if let buffer, let base = bytes.baseAddress { memcpy(buffer, base, data.count) }
                 }
                 pointers.append(buffer)
+                length = Int32(data.count)
+                format = 1
             case .text(let text): pointers.append(strdup(text))
             case .int(let number): pointers.append(strdup(String(number)))
             // Swift prints the shortest text that reads back to the same double.
             case .double(let number): pointers.append(strdup("\(number)"))
             case .bool(let flag): pointers.append(strdup(flag ? "t" : "f"))
             }
-            if case .bytes(let data) = value {
-                lengths.append(Int32(data.count))
-                formats.append(1)
-            } else {
-                lengths.append(0)
-                formats.append(0)
-            }
+            lengths.append(length)
+            formats.append(format)
         }
         return try check(PQexecPrepared(handle, name, Int32(values.count), pointers.map { UnsafePointer($0) },
                                         lengths, formats, 0))
