@@ -43,9 +43,12 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Xllvm", "-sil-disable-pass=closure-specialize"]),
                                 .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
 
-        // Tenants, API keys and the rest of the system of record: one protocol, SQLite now.
+        // The system libpq, for the PostgreSQL back end of the store.
+        .systemLibrary(name: "CPQ", path: "Supervisor/CPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+
+        // Tenants, API keys and the rest of the system of record: one protocol, SQLite and PostgreSQL back ends.
         .target(name: "Store",
-                dependencies: [.product(name: "GRDB", package: "GRDB.swift"),
+                dependencies: ["CPQ", .product(name: "GRDB", package: "GRDB.swift"),
                                .product(name: "Crypto", package: "swift-crypto")],
                 path: "Supervisor/Store"),
 

@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 packages=(
   # build
   build-essential pkg-config libseccomp-dev libcap-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev
+  # the PostgreSQL store's tests and benchmark run a throwaway server (scripts/postgres.sh)
+  postgresql
   # runtimes the jail runs, and tools the tests use
   python3 python3-yaml python3-seccomp nodejs procps util-linux iproute2 curl e2fsprogs
   # peers for the benchmarks

@@ -2,6 +2,8 @@
 # Runs every test: installs what is missing, builds once, runs the suite.
 # As root the jail tests use real cgroups and per-tenant id ranges, and the
 # rootless path is exercised as an unprivileged user through setpriv.
+# The store tests run on SQLite and on a throwaway PostgreSQL cluster
+# (scripts/postgres.sh), which is stopped however the run ends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --no-build
@@ -14,4 +16,7 @@ fi
 
 swift build --build-tests
 mkdir -p var
+trap 'scripts/postgres.sh stop' EXIT
+WARDEN_TEST_POSTGRES=$(scripts/postgres.sh start)
+export WARDEN_TEST_POSTGRES
 swift test --skip-build 2>&1 | tee var/test.log

@@ -2,25 +2,36 @@ import ArgumentParser
 import Foundation
 import Store
 
-/// `warden quota bench`: what reserve + settle cost per call on the embedded
-/// store, at a given concurrency, on a throwaway database.
+/// `warden quota bench`: what reserve + settle cost per call, at a given
+/// concurrency, on a throwaway SQLite file or in a PostgreSQL database.
 struct QuotaBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure reserve + settle per call on a throwaway SQLite store (median, p99, calls/s).")
+        abstract: "Measure reserve + settle per call on a throwaway store (median, p99, calls/s).",
+        discussion: """
+            With --store postgres://… (or a libpq string) the bench runs in that database: it creates \
+            bench-N tenants there (use a throwaway database) and adds to its ledger.
+            """)
 
     @Option(help: "Calls in flight at once (default 1).") var concurrency = 1
     @Option(help: "Calls measured (default 5000).") var calls = 5000
     @Option(help: "Tenants the calls are spread over (default 100).") var tenants = 100
+    @Option(help: "sqlite (a throwaway file, default), or a PostgreSQL URI or libpq string.") var store = "sqlite"
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("warden-quota-bench-\(getpid())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try SQLiteStore(path: directory + "/warden.db")
+        let store: any Store
+        switch try StoreLocation(parsing: self.store) {
+        case .sqlite: store = try SQLiteStore(path: directory + "/warden.db")
+        case .postgres(let connection): store = try await PostgresStore.open(connection: connection)
+        }
+        // Names of this run's own: an earlier run in the same database keeps its tenants.
+        let prefix = "bench-\(getpid())-"
         var ids: [String] = []
-        for i in 0..<max(1, tenants) { ids.append(try await store.createTenant(name: "bench-\(i)", plan: "pro").id) }
+        for i in 0..<max(1, tenants) { ids.append(try await store.createTenant(name: prefix + "\(i)", plan: "pro").id) }
         let plan = try await store.plan(named: "pro")
         let zone = plan?.timeZone ?? "UTC"
 
@@ -52,16 +63,16 @@ struct QuotaBenchCommand: AsyncParsableCommand {
         let rate = Double(sorted.count) / samples.1
         try await store.close()
         if json {
-            print(#"{"concurrency": \#(concurrency), "calls": \#(sorted.count), "median_us": \#(String(format: "%.1f", median)), "p99_us": \#(String(format: "%.1f", p99)), "calls_per_second": \#(String(format: "%.0f", rate))}"#)
+            print(#"{"backend": "\#(store.backend)", "concurrency": \#(concurrency), "calls": \#(sorted.count), "median_us": \#(String(format: "%.1f", median)), "p99_us": \#(String(format: "%.1f", p99)), "calls_per_second": \#(String(format: "%.0f", rate))}"#)
         } else {
-            print(String(format: "concurrency %d: %d calls, median %.1f µs, p99 %.1f µs, %.0f calls/s", concurrency, sorted.count,
+            print(store.backend + String(format: ", concurrency %d: %d calls, median %.1f µs, p99 %.1f µs, %.0f calls/s", concurrency, sorted.count,
                          median, p99, rate))
         }
     }
 
     /// What the meter does for one exec call: a reservation with the day and
     /// month counters, then a settlement with measured CPU and wall time.
-    static func oneCall(_ store: SQLiteStore, tenant: String, zone: String, limits: [String: Limit]) async throws {
+    static func oneCall(_ store: any Store, tenant: String, zone: String, limits: [String: Limit]) async throws {
         let now = Date()
         func charge(_ metric: String, _ amount: Double) -> Charge {
             let window = PeriodWindow(Metric.catalog[metric]?.period ?? .day, containing: now, timeZone: zone)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Sandbox
+import Store
 
 /// `warden doctor`: what this host offers Warden, and what will not work and why.
 struct DoctorCommand: ParsableCommand {
@@ -11,6 +12,8 @@ struct DoctorCommand: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     @Option(name: .customLong("state-dir"), help: "State directory to check for free space (default ./var).")
     var stateDirectory = "./var"
+    @Option(help: "The store to check: sqlite, a postgres:// URI or a libpq string (default: WARDEN_STORE_URL, else sqlite).")
+    var store: String?
 
     struct Check: Codable {
         var name: String
@@ -65,13 +68,14 @@ struct DoctorCommand: ParsableCommand {
         for line in facts.missingGuarantees(for: JailConfig(command: "/bin/true")) {
             checks.append(Check(name: "guarantee", ok: false, detail: line))
         }
+        checks.append(storeCheck())
         if json {
             let data = try JSONEncoder().encode(checks)
             FileHandle.standardOutput.write(data + Data("\n".utf8))
         } else {
             for c in checks { print("\(c.ok ? "ok  " : "FAIL") \(c.name): \(c.detail)") }
         }
-        if checks.contains(where: { !$0.ok && ["user namespaces", "seccomp", "jail"].contains($0.name) }) {
+        if checks.contains(where: { !$0.ok && ["user namespaces", "seccomp", "jail", "store"].contains($0.name) }) {
             throw ExitCode(1)
         }
     }
@@ -97,5 +101,20 @@ struct DoctorCommand: ParsableCommand {
         }
         return Check(name: "storage quota", ok: true,
                      detail: "loop devices and the mount API: each workspace is an ext4 image of its storage.bytes, mounted only in its jail")
+    }
+
+    /// Which back end `warden serve` would use with these settings, and whether it answers.
+    func storeCheck() -> Check {
+        let value = store ?? ProcessInfo.processInfo.environment["WARDEN_STORE_URL"] ?? "sqlite"
+        do {
+            switch try StoreLocation(parsing: value) {
+            case .sqlite:
+                return Check(name: "store", ok: true, detail: "sqlite: \(stateDirectory)/warden.db")
+            case .postgres(let connection):
+                return Check(name: "store", ok: true, detail: "postgresql: " + (try PostgresStore.inspect(connection: connection)))
+            }
+        } catch {
+            return Check(name: "store", ok: false, detail: "\(error)")
+        }
     }
 }

@@ -20,6 +20,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("state-dir"), help: "State directory: database, tenant workspaces, admin socket (default ./var).")
     var stateDirectory: String?
 
+    @Option(help: """
+        The store: sqlite (default, the file in the state directory), a postgres:// URI, a libpq string \
+        ('host=… dbname=…'), or postgresql for the PG* environment variables.
+        """)
+    var store: String?
+
     @Option(help: "Address the tenant API listens on (default 127.0.0.1).")
     var host: String?
 
@@ -104,6 +110,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let flags = ConfigurationLayer.flags([
             .stateDirectory: stateDirectory.map { .string($0) },
+            .storeURL: store.map { .string($0) },
             .httpHost: host.map { .string($0) },
             .httpPort: port.map { .integer($0) },
             .logFormat: logFormat.map { .string($0) },

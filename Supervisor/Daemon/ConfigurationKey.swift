@@ -4,6 +4,7 @@ import Foundation
 /// variable is derived from it (`http.port` → `WARDEN_HTTP_PORT`).
 public enum ConfigurationKey: String, CaseIterable, Sendable {
     case stateDirectory = "state_dir"
+    case storeURL = "store.url"
     case httpHost = "http.host"
     case httpPort = "http.port"
     case httpMaxBodyBytes = "http.max_body_bytes"
@@ -40,6 +41,7 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     public var flagName: String {
         switch self {
         case .stateDirectory: return "--state-dir"
+        case .storeURL: return "--store"
         case .httpHost: return "--host"
         case .httpPort: return "--port"
         case .httpMaxBodyBytes: return "--max-body-bytes"

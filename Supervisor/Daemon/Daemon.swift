@@ -14,7 +14,7 @@ import Glibc
 public final class Daemon: Sendable {
     public let configuration: SupervisorConfiguration
     public let layout: StateLayout
-    private let store: SQLiteStore
+    private let store: any Store
     private let lock: StateLock
     private let serviceGroup: ServiceGroup
     private let listening = ListeningAddress()
@@ -33,8 +33,14 @@ public final class Daemon: Sendable {
         layout = StateLayout(root: configuration.stateDirectory)
         try layout.prepare()
         lock = try StateLock(path: layout.lockFile)
-        store = try SQLiteStore(path: layout.database,
-                                hostIDRanges: HostIDRanges(base: configuration.hostIDBase, size: configuration.hostIDCount))
+        let ranges = HostIDRanges(base: configuration.hostIDBase, size: configuration.hostIDCount)
+        switch configuration.store {
+        case .sqlite:
+            store = try SQLiteStore(path: layout.database, hostIDRanges: ranges)
+        case .postgres(let connection):
+            store = try PostgresStore(connection: connection, hostIDRanges: ranges)
+        }
+        logger.info("store opened", metadata: ["backend": "\(store.backend)", "store": "\(configuration.store)"])
 
         // Workers: one jail instance (its cgroup pool) serves every tenant jail.
         let settings = try WorkerSettings.load(configuration: configuration)

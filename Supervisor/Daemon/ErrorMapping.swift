@@ -17,6 +17,7 @@ extension APIError {
             case .invalid(let message): return (.invalidField(message), false)
             case .schemaTooNew: return (.unavailable(code: "store_unavailable", error.description), false)
             case .hostIDRangesExhausted(let message): return (.unavailable(code: "capacity_exhausted", message), false)
+            case .unavailable(let message): return (.unavailable(code: "store_unavailable", message), false)
             }
         case is NIOTooManyBytesError:
             return (.bodyTooLarge(limit: 0).withMessage("the request body is larger than the server accepts"), false)

@@ -30,7 +30,7 @@ struct HealthController {
     }
 
     func health(_ request: Request, context: some IdentifiedRequestContext) async throws -> Response {
-        var storeHealth = Health.StoreHealth(backend: "sqlite", reachable: true, error: nil)
+        var storeHealth = Health.StoreHealth(backend: store.backend, reachable: true, error: nil)
         do {
             try await store.ping()
         } catch {

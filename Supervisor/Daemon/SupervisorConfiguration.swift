@@ -1,4 +1,5 @@
 import Logging
+import Store
 
 /// Everything `warden serve` can be told, with the defaults a developer gets.
 ///
@@ -7,6 +8,8 @@ import Logging
 /// later layer wins.
 public struct SupervisorConfiguration: Sendable, Equatable {
     public var stateDirectory = "./var"
+    /// The system of record: SQLite in the state directory, or PostgreSQL.
+    public var store: StoreLocation = .sqlite
     public var host = "127.0.0.1"
     /// 0 asks the kernel for a free port (tests).
     public var port = 8080
@@ -71,6 +74,12 @@ public struct SupervisorConfiguration: Sendable, Equatable {
         switch key {
         case .stateDirectory:
             stateDirectory = try value.nonEmptyString(source)
+        case .storeURL:
+            do {
+                store = try StoreLocation(parsing: try value.nonEmptyString(source))
+            } catch let error as StoreError {
+                throw ConfigurationError("\(source): \(error)")
+            }
         case .httpHost:
             host = try value.nonEmptyString(source)
         case .httpPort:

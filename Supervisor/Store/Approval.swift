@@ -81,3 +81,25 @@ public struct ApprovalTransition: Sendable {
         self.result = result
     }
 }
+
+extension Approval {
+    /// The approval after `transition`, or `.conflict` naming the status it is
+    /// in when that is not one of `transition.from`. Back ends call this with
+    /// the row locked and write back what it returns.
+    func applying(_ transition: ApprovalTransition) throws -> Approval {
+        guard transition.from.contains(status) else {
+            throw StoreError.conflict("approval \(id) is \(status.rawValue)")
+        }
+        var next = self
+        next.status = transition.to
+        if [.approved, .denied, .expired].contains(transition.to) {
+            // Millisecond precision, as every stored time.
+            next.decidedAt = Date(timeIntervalSince1970: (transition.at.timeIntervalSince1970 * 1000).rounded() / 1000)
+            next.decidedBy = transition.decidedBy ?? decidedBy
+            next.decisionNote = transition.decisionNote ?? decisionNote
+        }
+        if let status = transition.resultStatus { next.resultStatus = status }
+        if let result = transition.result { next.result = result }
+        return next
+    }
+}

@@ -34,20 +34,10 @@ extension SQLiteStore {
 
     public func transitionApproval(id: String, _ transition: ApprovalTransition) async throws -> Approval {
         try await pool.write { db in
-            guard var approval = try Self.fetchApproval(db, id: id) else {
+            guard let current = try Self.fetchApproval(db, id: id) else {
                 throw StoreError.notFound("no approval with id \(id)")
             }
-            guard transition.from.contains(approval.status) else {
-                throw StoreError.conflict("approval \(id) is \(approval.status.rawValue)")
-            }
-            approval.status = transition.to
-            if [.approved, .denied, .expired].contains(transition.to) {
-                approval.decidedAt = Self.date(Self.milliseconds(transition.at))
-                approval.decidedBy = transition.decidedBy ?? approval.decidedBy
-                approval.decisionNote = transition.decisionNote ?? approval.decisionNote
-            }
-            if let status = transition.resultStatus { approval.resultStatus = status }
-            if let result = transition.result { approval.result = result }
+            let approval = try current.applying(transition)
             try db.execute(
                 sql: """
                     UPDATE approvals SET status = ?, decided_at = ?, decided_by = ?, decision_note = ?,

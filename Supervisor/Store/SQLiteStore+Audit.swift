@@ -45,16 +45,4 @@ extension SQLiteStore {
             }
         }
     }
-
-    static func encodeReasons(_ reasons: [String]) throws -> String {
-        String(decoding: try JSONEncoder().encode(reasons), as: UTF8.self)
-    }
-
-    static func decodeReasons(_ text: String) throws -> [String] {
-        do {
-            return try JSONDecoder().decode([String].self, from: Data(text.utf8))
-        } catch {
-            throw StoreError.invalid("a stored list of reasons is not a JSON array of strings: \(text.prefix(80))")
-        }
-    }
 }

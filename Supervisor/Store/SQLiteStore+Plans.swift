@@ -2,32 +2,8 @@ import Foundation
 import GRDB
 
 extension SQLiteStore {
-    /// The stored form of a plan: everything but its name and times.
-    struct PlanSpec: Codable {
-        var tools: [String]
-        var network: Bool
-        var approvalTools: [String]
-        var timeZone: String
-        var limits: [String: Limit]
-    }
-
-    static func planSpec(_ plan: Plan) throws -> String {
-        let spec = PlanSpec(tools: plan.tools, network: plan.network, approvalTools: plan.approvalTools,
-                            timeZone: plan.timeZone, limits: plan.limits)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(spec), as: UTF8.self)
-    }
-
     static func plan(from row: Row) throws -> Plan {
-        let text: String = row["spec"]
-        let name: String = row["name"]
-        guard let spec = try? JSONDecoder().decode(PlanSpec.self, from: Data(text.utf8)) else {
-            throw StoreError.invalid("plan \(name) is stored in a form this Warden cannot read")
-        }
-        return Plan(name: name, tools: spec.tools, network: spec.network, approvalTools: spec.approvalTools,
-                    timeZone: spec.timeZone, limits: spec.limits, createdAt: date(row["created_at"]),
-                    updatedAt: date(row["updated_at"]))
+        try plan(name: row["name"], spec: row["spec"], createdAt: row["created_at"], updatedAt: row["updated_at"])
     }
 
     static func fetchPlan(_ db: Database, named name: String) throws -> Plan? {

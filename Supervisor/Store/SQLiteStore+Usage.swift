@@ -18,27 +18,11 @@ extension SQLiteStore {
                                 arguments: [request.tenantID, request.idempotencyKey]) != nil {
                 return .inProgress
             }
-            var warnings: [QuotaWarning] = []
-            if let limit = request.concurrentLimit, Double(open + 1) > limit.limit {
-                if limit.hard {
-                    return .exceeded(QuotaExceeded(metric: Metric.concurrentCalls, limit: limit.limit, used: Double(open),
-                                                   resetsAt: nil))
-                }
-                warnings.append(QuotaWarning(metric: Metric.concurrentCalls, limit: limit.limit, used: Double(open + 1)))
-            }
-            for charge in request.charges {
-                guard let limit = charge.limit else { continue }
+            let outcome = try QuotaRules.check(request, openReservations: open) { charge in
                 let counter = try Self.counter(db, request.tenantID, charge.metric, charge.periodStart)
-                let taken = counter.used + counter.reserved
-                // A measured metric (amount 0 now) may start while any of it is left.
-                let over = charge.amount > 0 ? taken + charge.amount > limit.limit : taken >= limit.limit
-                guard over else { continue }
-                if limit.hard {
-                    return .exceeded(QuotaExceeded(metric: charge.metric, limit: limit.limit, used: taken,
-                                                   resetsAt: charge.periodEnd))
-                }
-                warnings.append(QuotaWarning(metric: charge.metric, limit: limit.limit, used: taken + charge.amount))
+                return counter.used + counter.reserved
             }
+            guard case .reserved = outcome else { return outcome }
             for charge in request.charges where charge.amount != 0 {
                 try Self.add(db, request.tenantID, charge.metric, charge.periodStart, used: 0, reserved: charge.amount)
             }
@@ -47,7 +31,7 @@ extension SQLiteStore {
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [request.id, request.tenantID, request.tool, request.requestID, request.idempotencyKey,
                                  Self.milliseconds(request.at), charges])
-            return .reserved(warnings: warnings)
+            return outcome
         }
     }
 
@@ -63,11 +47,7 @@ extension SQLiteStore {
             func count(_ charge: Charge, used: Double, reserved: Double) throws {
                 let before = try Self.counter(db, tenantID, charge.metric, charge.periodStart).used
                 try Self.add(db, tenantID, charge.metric, charge.periodStart, used: used, reserved: reserved)
-                guard let limit = charge.limit?.limit, limit > 0, used > 0 else { return }
-                for threshold in [0.8, 1.0] where before < threshold * limit && before + used >= threshold * limit {
-                    crossings.append(ThresholdCrossing(tenantID: tenantID, metric: charge.metric, limit: limit,
-                                                       used: before + used, threshold: threshold))
-                }
+                crossings += QuotaRules.crossings(tenantID: tenantID, charge, before: before, used: used)
             }
             for charge in try Self.decodeCharges(row["charges"]) where charge.amount != 0 {
                 try count(charge, used: settlement.ran ? charge.amount : 0, reserved: -charge.amount)
@@ -174,16 +154,5 @@ extension SQLiteStore {
                                           memoryPeakBytes: row["memory_peak_bytes"], bytesIn: row["bytes_in"],
                                           bytesOut: row["bytes_out"], egressBytes: row["egress_bytes"]),
                      decision: row["decision"], response: row["response"])
-    }
-
-    static func encodeCharges(_ charges: [Charge]) throws -> String {
-        String(decoding: try JSONEncoder().encode(charges), as: UTF8.self)
-    }
-
-    static func decodeCharges(_ text: String) throws -> [Charge] {
-        guard let charges = try? JSONDecoder().decode([Charge].self, from: Data(text.utf8)) else {
-            throw StoreError.invalid("a reservation's charges are stored in a form this Warden cannot read")
-        }
-        return charges
     }
 }

@@ -7,9 +7,6 @@ public final class SQLiteStore: Store {
     /// Group commit for reservations and settlements.
     let batcher: SQLiteWriteBatcher
     private let hostIDRanges: HostIDRanges
-    /// `last_used_at` is refreshed at most this often, so authenticating does
-    /// not turn every API call into a database write.
-    private let lastUsedResolution: TimeInterval = 60
 
     /// Opens (creating if needed) the database at `path` and brings its schema
     /// up to date. Refuses, without writing, a database migrated by a newer Warden.
@@ -36,6 +33,8 @@ public final class SQLiteStore: Store {
         }
         try migrator.migrate(pool)
     }
+
+    public var backend: String { "sqlite" }
 
     public func ping() async throws {
         _ = try await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
@@ -178,17 +177,11 @@ public final class SQLiteStore: Store {
             guard key.revokedAt == nil, let tenant = try Self.fetchTenant(db, id: key.tenantID) else { return nil }
             return Authentication(key: key, tenant: tenant)
         }
-        guard var authentication = found else { return nil }
-        let now = Self.now()
-        if authentication.key.lastUsedAt.map({ now.timeIntervalSince($0) >= lastUsedResolution }) ?? true {
-            let keyID = authentication.key.id
-            try await pool.write { db in
-                try db.execute(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ?",
-                               arguments: [Self.milliseconds(now), keyID])
+        return try await markingUsed(found) { keyID, now in
+            try await self.pool.write { db in
+                try db.execute(sql: "UPDATE api_keys SET last_used_at = ? WHERE id = ?", arguments: [now, keyID])
             }
-            authentication.key.lastUsedAt = now
         }
-        return authentication
     }
 
     // MARK: Rows
@@ -219,19 +212,5 @@ public final class SQLiteStore: Store {
     private static func apiKey(from row: Row) throws -> APIKey {
         APIKey(id: row["id"], tenantID: row["tenant_id"], prefix: row["prefix"], createdAt: date(row["created_at"]),
                revokedAt: (row["revoked_at"] as Int64?).map(date), lastUsedAt: (row["last_used_at"] as Int64?).map(date))
-    }
-
-    /// Millisecond precision, built the same way `date(_:)` builds it from a
-    /// row, so a record returned on creation equals the one read back later.
-    static func now() -> Date {
-        date(milliseconds(Date()))
-    }
-
-    static func milliseconds(_ date: Date) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1000).rounded())
-    }
-
-    static func date(_ milliseconds: Int64) -> Date {
-        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
     }
 }

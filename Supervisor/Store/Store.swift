@@ -2,10 +2,13 @@ import Foundation
 
 /// The system of record: tenants, API keys, the audit log and approvals.
 ///
-/// Every back end (SQLite now, PostgreSQL later) implements this protocol; the
+/// Every back end (SQLite, PostgreSQL) implements this protocol; the
 /// rules that do not depend on SQL (status transitions, key format, id
 /// allocation policy) live in shared types so the back ends cannot disagree.
 public protocol Store: Sendable {
+    /// `sqlite` or `postgresql`: what health checks and `warden doctor` show.
+    var backend: String { get }
+
     /// A cheap round trip that proves the store answers; health checks use it.
     func ping() async throws
 
@@ -115,6 +118,22 @@ public protocol Store: Sendable {
     func ledger(_ query: LedgerQuery) async throws -> [LedgerRecord]
 
     func close() async throws
+}
+
+extension Store {
+    /// Marks the key of `found` used now, unless its mark is less than a
+    /// minute old: authenticating must not turn every API call into a write.
+    /// `write(keyID, milliseconds)` stores the mark.
+    func markingUsed(_ found: Authentication?,
+                     write: @escaping @Sendable (String, Int64) async throws -> Void) async throws -> Authentication? {
+        guard var authentication = found else { return nil }
+        let now = Self.now()
+        if authentication.key.lastUsedAt.map({ now.timeIntervalSince($0) >= 60 }) ?? true {
+            try await write(authentication.key.id, Self.milliseconds(now))
+            authentication.key.lastUsedAt = now
+        }
+        return authentication
+    }
 }
 
 /// What a valid token resolves to.

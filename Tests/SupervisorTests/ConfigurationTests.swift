@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Store
 import Supervisor
 import Testing
 
@@ -75,6 +76,18 @@ struct ConfigurationTests {
         }
         #expect { try SupervisorConfiguration.resolve([try .toml("log.level = 3", source: "b.toml")]) } throws: {
             "\($0)" == "b.toml: log.level must be a non-empty string"
+        }
+    }
+
+    @Test func theStoreIsSQLiteUnlessAPostgreSQLConnectionIsNamed() throws {
+        #expect(try SupervisorConfiguration.resolve([]).store == .sqlite)
+        let environment = ConfigurationLayer.environment(["WARDEN_STORE_URL": "postgresql://warden@db/warden?sslmode=verify-full"])
+        #expect(try SupervisorConfiguration.resolve([environment]).store == .postgres("postgresql://warden@db/warden?sslmode=verify-full"))
+        let flags = ConfigurationLayer.flags([.storeURL: .string("host=/run/postgresql dbname=warden")])
+        #expect(try SupervisorConfiguration.resolve([environment, flags]).store == .postgres("host=/run/postgresql dbname=warden"))
+        #expect(try SupervisorConfiguration.resolve([try .toml("[store]\nurl = \"postgresql\"", source: "c.toml")]).store == .postgres(""))
+        #expect { try SupervisorConfiguration.resolve([.flags([.storeURL: .string("mysql://db")])]) } throws: {
+            "\($0)".hasPrefix("--store: store 'mysql://db' is not one of")
         }
     }
 
