@@ -160,6 +160,12 @@ int wd_fsmount(const char *fstype, const char *source, char *const *flags, size_
 int wd_pipe_cloexec(int fds[2]);
 int wd_memfd(const char *name);
 
+/* Starts `path` with stdin on /dev/null and stdout/stderr on new pipes whose read
+   ends come back; no other descriptor reaches it. 0, or -errno. */
+int wd_spawn_tool(const char *path, char *const argv[], char *const envp[], int *pid_out, int *stdout_fd,
+                  int *stderr_fd);
+
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Sandbox
 
 /// Runs one of the e2fsprogs tools (mkfs.ext4, resize2fs, e2fsck, dumpe2fs,
 /// debugfs) to the end and returns its standard output.
@@ -20,32 +20,13 @@ enum ExternalTool {
         guard let executable = path(of: name) else {
             throw Failure(description: "\(name) is not installed; install e2fsprogs (apt-get install e2fsprogs)")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ["PATH": searchPath.joined(separator: ":"), "LANG": "C"]
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Read both pipes before waiting: a full pipe would stall the tool.
-        let errorBox = Mutex(Data())
-        let errorsRead = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            let data = errors.fileHandleForReading.readDataToEndOfFile()
-            errorBox.withLock { $0 = data }
-            errorsRead.signal()
-        }
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        errorsRead.wait()
-        let errorData = errorBox.withLock { $0 }
-        process.waitUntilExit()
-        guard okStatuses.contains(process.terminationStatus) else {
-            let text = String(decoding: errorData.isEmpty ? outputData : errorData, as: UTF8.self)
+        let outcome = try ToolProcess.run(executable, arguments,
+                                          environment: ["PATH=" + searchPath.joined(separator: ":"), "LANG=C"])
+        guard okStatuses.contains(outcome.status) else {
+            let text = String(decoding: outcome.errors.isEmpty ? outcome.output : outcome.errors, as: UTF8.self)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            throw Failure(description: "\(name) \(arguments.joined(separator: " ")) failed (exit \(process.terminationStatus)): \(text)")
+            throw Failure(description: "\(name) \(arguments.joined(separator: " ")) failed (exit \(outcome.status)): \(text)")
         }
-        return String(decoding: outputData, as: UTF8.self)
+        return String(decoding: outcome.output, as: UTF8.self)
     }
 }
