@@ -28,7 +28,7 @@ struct PolicyLifecycleTests {
         let serve = try serve(directory, policies: policies, log: "serve")
         defer { serve.stop() }
         let port = try #require(await serve.waitForPort(), "warden serve did not start:\n\(serve.log)")
-        let admin = AdminClient(stateDirectory: serve.stateDirectory, timeout: .seconds(10))
+        let admin = AdminClient(stateDirectory: serve.stateDirectory, timeout: .seconds(60))
         let tenant = try await admin.createTenant(name: "hup", plan: "pro")
         let token = try await admin.issueKey(for: tenant.id).token
         #expect(try await exec(port, token, "echo 1").status == 200)
@@ -55,7 +55,7 @@ struct PolicyLifecycleTests {
         let first = try serve(directory, policies: policies, log: "first")
         defer { first.stop() }
         let port = try #require(await first.waitForPort(), "warden serve did not start:\n\(first.log)")
-        let admin = AdminClient(stateDirectory: first.stateDirectory, timeout: .seconds(10))
+        let admin = AdminClient(stateDirectory: first.stateDirectory, timeout: .seconds(60))
         try await admin.holdForApproval(["exec"])
         let tenant = try await admin.createTenant(name: "crashy", plan: "pro")
         let token = try await admin.issueKey(for: tenant.id).token

@@ -199,7 +199,7 @@ struct QuotaTests {
         let first = try ServeProcess(binary: warden, stateDirectory: state, logPath: directory.path + "/first.log")
         defer { first.stop() }
         let port = try #require(await first.waitForPort(), "warden serve did not start:\n\(first.log)")
-        let admin = AdminClient(stateDirectory: state, timeout: .seconds(10))
+        let admin = AdminClient(stateDirectory: state, timeout: .seconds(60))
         let tenant = try await admin.createTenant(name: "cutoff", plan: "pro")
         let token = try await admin.issueKey(for: tenant.id).token
         let call = Task {

@@ -76,7 +76,7 @@ struct RunningDaemon: Sendable {
     func http(_ method: String, _ path: String, headers: [(String, String)] = [],
               body: Data? = nil) async throws -> LocalHTTPClient.Response {
         try await LocalHTTPClient.send(method, path, to: .tcp(host: "127.0.0.1", port: port),
-                                       headers: headers, body: body, timeout: .seconds(20))
+                                       headers: headers, body: body, timeout: .seconds(60))
     }
 
     /// A tenant with a fresh key, made through the admin API.

@@ -243,7 +243,7 @@ struct WorkerFailureTests {
         let serve = try ServeProcess(binary: warden, stateDirectory: stateDirectory, logPath: directory.path + "/serve.log")
         defer { serve.stop() }
         let port = try #require(await serve.waitForPort(), "warden serve did not start:\n\(serve.log)")
-        let admin = AdminClient(stateDirectory: stateDirectory, timeout: .seconds(10))
+        let admin = AdminClient(stateDirectory: stateDirectory, timeout: .seconds(60))
 
         var tenants: [(Tenant, String)] = []
         for name in ["left-a", "left-b"] {
@@ -356,7 +356,7 @@ struct WorkerFailureTests {
         #expect(processUID?.contains("65534") == true)
 
         // Root may use the admin socket of a daemon run by another user.
-        let admin = AdminClient(stateDirectory: stateDirectory, timeout: .seconds(10))
+        let admin = AdminClient(stateDirectory: stateDirectory, timeout: .seconds(60))
         let tenant = try await admin.createTenant(name: "rootless", plan: "pro")
         let token = try await admin.issueKey(for: tenant.id).token
 
