@@ -44,6 +44,7 @@ public enum Metric {
     public static let callOutputBytes = "call.output_bytes"
     public static let tenantMemoryMB = "tenant.memory_mb"
     public static let tenantPids = "tenant.pids"
+    public static let tenantCpus = "tenant.cpus"
 
     public static let catalog: [String: Spec] = {
         var specs: [Spec] = []
@@ -66,6 +67,7 @@ public enum Metric {
             Spec(name: callOutputBytes, kind: .ceiling, period: nil, unit: "bytes", summary: "output_bytes of one call"),
             Spec(name: tenantMemoryMB, kind: .ceiling, period: nil, unit: "MiB", summary: "memory of the tenant's jail, worker and calls together"),
             Spec(name: tenantPids, kind: .ceiling, period: nil, unit: "processes", summary: "processes of the tenant's jail"),
+            Spec(name: tenantCpus, kind: .ceiling, period: nil, unit: "cores", summary: "CPU bandwidth of the tenant's jail"),
         ]
         return Dictionary(uniqueKeysWithValues: specs.map { ($0.name, $0) })
     }()

@@ -83,7 +83,7 @@ public struct Plan: Codable, Sendable, Equatable {
                 "browser.sessions.month": Limit(10), "egress.bytes.month": Limit(100 * mib), "storage.bytes": Limit(100 * mib),
                 "concurrent.calls": Limit(2), "call.timeout_ms": Limit(10_000), "call.cpu_ms": Limit(10_000),
                 "call.memory_mb": Limit(256), "call.output_bytes": Limit(mib),
-                "tenant.memory_mb": Limit(512), "tenant.pids": Limit(128),
+                "tenant.memory_mb": Limit(512), "tenant.pids": Limit(128), "tenant.cpus": Limit(0.5),
             ]),
             Plan(name: "creator", tools: ["exec", "fetch"] + allFiles, network: true, limits: [
                 "exec.calls.day": Limit(2000), "files.calls.day": Limit(20_000), "cpu.seconds.month": Limit(36_000),
@@ -91,12 +91,14 @@ public struct Plan: Codable, Sendable, Equatable {
                 "egress.bytes.month": Limit(10 * gib), "storage.bytes": Limit(5 * gib), "concurrent.calls": Limit(4),
                 "call.timeout_ms": Limit(30_000), "call.cpu_ms": Limit(30_000), "call.memory_mb": Limit(512),
                 "call.output_bytes": Limit(4 * mib), "tenant.memory_mb": Limit(1024), "tenant.pids": Limit(256),
+                "tenant.cpus": Limit(1),
             ]),
             Plan(name: "pro", tools: ["exec", "fetch", "browser"] + allFiles, network: true, limits: [
                 "exec.calls.day": Limit(50_000), "cpu.seconds.month": Limit(360_000, hard: false),
                 "egress.bytes.month": Limit(100 * gib), "storage.bytes": Limit(25 * gib), "concurrent.calls": Limit(16),
                 "call.timeout_ms": Limit(120_000), "call.cpu_ms": Limit(120_000), "call.memory_mb": Limit(2048),
                 "call.output_bytes": Limit(8 * mib), "tenant.memory_mb": Limit(4096), "tenant.pids": Limit(512),
+                "tenant.cpus": Limit(2),
             ]),
         ]
     }()

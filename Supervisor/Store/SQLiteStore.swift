@@ -41,6 +41,7 @@ public final class SQLiteStore: Store {
     }
 
     public func close() async throws {
+        batcher.stop()
         try pool.close()
     }
 

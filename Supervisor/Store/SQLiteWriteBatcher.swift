@@ -16,14 +16,26 @@ final class SQLiteWriteBatcher: @unchecked Sendable {
     }
 
     private let pool: DatabasePool
-    private let lock = NSLock()
+    private let condition = NSCondition()
     private var pending: [Item] = []
-    private var draining = false
-    /// Off the cooperative pool: GRDB's synchronous write blocks its thread.
-    private let queue = DispatchQueue(label: "warden.store.batch")
+    private var stopped = false
 
+    /// The writes run on a thread of their own: GRDB's synchronous write blocks
+    /// the thread that waits for it, and a blocked thread of Dispatch's small
+    /// pool (or of Swift's cooperative pool) starves everything else queued there.
     init(pool: DatabasePool) {
         self.pool = pool
+        let thread = Thread { [self] in self.run() }
+        thread.name = "warden.store.batch"
+        thread.start()
+    }
+
+    /// Lets the thread end once the writes already queued are done.
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.signal()
+        condition.unlock()
     }
 
     func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -46,24 +58,25 @@ final class SQLiteWriteBatcher: @unchecked Sendable {
                     }
                 }
             }, fail: { continuation.resume(throwing: $0) })
-            let start: Bool = lock.withLock {
-                pending.append(item)
-                if draining { return false }
-                draining = true
-                return true
+            condition.lock()
+            if stopped {
+                condition.unlock()
+                item.fail(StoreError.unavailable("the store is closed"))
+                return
             }
-            if start { queue.async { self.drain() } }
+            pending.append(item)
+            condition.signal()
+            condition.unlock()
         }
     }
 
-    private func drain() {
+    private func run() {
         while true {
-            let batch: [Item] = lock.withLock {
-                let batch = pending
-                pending = []
-                if batch.isEmpty { draining = false }
-                return batch
-            }
+            condition.lock()
+            while pending.isEmpty && !stopped { condition.wait() }
+            let batch = pending
+            pending = []
+            condition.unlock()
             if batch.isEmpty { return }
             var resumes: [(Result<Void, Error>) -> Void] = []
             do {

@@ -42,11 +42,11 @@ struct AdminSocketSecurityTests {
                              "/usr/bin/curl", "-s", "-o", "-", "-w", "\n%{http_code}",
                              "--unix-socket", socket, "http://localhost/v1/tenants"]
 
-            let byMode = try runProcess("/usr/bin/setpriv", arguments)
+            let byMode = try await runOffPool("/usr/bin/setpriv", arguments)
             #expect(byMode.status == 7, "curl should fail to connect: \(byMode.output)")
 
             chmod(socket, 0o666)
-            let byPeer = try runProcess("/usr/bin/setpriv", arguments)
+            let byPeer = try await runOffPool("/usr/bin/setpriv", arguments)
             #expect(byPeer.status == 0)
             #expect(byPeer.output.hasSuffix("\n403"), "got \(byPeer.output)")
             #expect(byPeer.output.contains("peer_not_allowed"))

@@ -48,11 +48,11 @@ struct EndToEndTests {
         let firstLogLine = Self.read(logPath).split(separator: "\n").first.map(String.init) ?? ""
         #expect((try? JSONSerialization.jsonObject(with: Data(firstLogLine.utf8))) != nil, "not JSON: \(firstLogLine)")
 
-        let created = try runProcess(warden, ["tenant", "create", "demo", "--state-dir", stateDirectory])
+        let created = try await runOffPool(warden, ["tenant", "create", "demo", "--state-dir", stateDirectory])
         #expect(created.status == 0)
         #expect(created.output.contains("demo"))
 
-        let issued = try runProcess(warden, ["key", "issue", "demo", "--json", "--state-dir", stateDirectory])
+        let issued = try await runOffPool(warden, ["key", "issue", "demo", "--json", "--state-dir", stateDirectory])
         #expect(issued.status == 0)
         let issuedJSON = try #require(try JSONSerialization.jsonObject(with: Data(issued.output.utf8)) as? [String: Any])
         let token = try #require(issuedJSON["token"] as? String)
@@ -62,17 +62,23 @@ struct EndToEndTests {
         #expect(whoami.status == 200)
         #expect(((whoami.json?["tenant"] as? [String: Any])?["name"] as? String) == "demo")
 
-        let listed = try runProcess(warden, ["tenant", "list", "--state-dir", stateDirectory])
+        let listed = try await runOffPool(warden, ["tenant", "list", "--state-dir", stateDirectory])
         #expect(listed.output.hasPrefix("ID"))
         #expect(listed.output.contains("demo"))
 
         // SIGTERM: a graceful stop that removes the socket and exits 0.
         serve.terminate()
-        serve.waitUntilExit()
+        // Waited for on a thread of its own, not on the cooperative pool.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                serve.waitUntilExit()
+                done.resume()
+            }
+        }
         #expect(serve.terminationStatus == 0, "log:\n\(Self.read(logPath))")
         #expect(!FileManager.default.fileExists(atPath: StateLayout(root: stateDirectory).adminSocket))
 
-        let afterStop = try runProcess(warden, ["tenant", "list", "--state-dir", stateDirectory])
+        let afterStop = try await runOffPool(warden, ["tenant", "list", "--state-dir", stateDirectory])
         #expect(afterStop.status != 0)
     }
 

@@ -192,10 +192,31 @@ final class ServeProcess: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    /// SIGTERM, then SIGKILL if it does not stop within the grace.
+    /// SIGTERM, then SIGKILL if it does not stop within the grace. The waiting
+    /// happens on a thread of its own: tests call this from `defer` in async
+    /// code, and blocking a thread of Swift's small cooperative pool for
+    /// seconds would stall every in-process daemon of the test run.
     func stop() {
         guard process.isRunning else { return }
         process.terminate()
+        let process = self.process
+        Thread.detachNewThread { Self.reap(process) }
+    }
+
+    /// `stop()`, waiting until the process has exited (off the cooperative pool).
+    func stopAndWait() async {
+        guard process.isRunning else { return }
+        process.terminate()
+        let process = self.process
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                Self.reap(process)
+                done.resume()
+            }
+        }
+    }
+
+    private static func reap(_ process: Process) {
         let deadline = Date().addingTimeInterval(15)
         while process.isRunning && Date() < deadline { usleep(50_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }

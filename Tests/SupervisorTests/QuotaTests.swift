@@ -265,7 +265,8 @@ struct QuotaTests {
     func thePlanCapsTheTenantsWholeJail() async throws {
         try await withLiveDaemon { daemon in
             _ = try await daemon.admin.createPlan(Plan(name: "tiny", tools: ["exec"], network: false, limits: [
-                "tenant.memory_mb": Limit(96), "tenant.pids": Limit(48), "call.memory_mb": Limit(512)]))
+                "tenant.memory_mb": Limit(96), "tenant.pids": Limit(48), "tenant.cpus": Limit(0.25),
+                "call.memory_mb": Limit(512)]))
             let (tenant, token) = try await daemon.tenantWithKey("tiny", plan: "tiny")
             #expect(try await daemon.exec(token, ["language": "bash", "code": "true"]).status == 200)
             let cgroups = Live.tenantCgroups([tenant.id])
@@ -277,6 +278,12 @@ struct QuotaTests {
             let pids = cgroups.compactMap { try? String(contentsOfFile: "\($0)/pids.max", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) }
             #expect(memory.contains(String(96 << 20)), "tenant memory limits: \(memory) in \(cgroups)")
             #expect(pids.contains("48"), "tenant pids limits: \(pids)")
+            // A quarter of a core: cpu.max "25000 100000" on v2, a quota of 25000 µs per 100000 on v1.
+            let cpu = cgroups.compactMap { dir in
+                (try? String(contentsOfFile: "\(dir)/cpu.max", encoding: .utf8))
+                    ?? (try? String(contentsOfFile: "\(dir)/cpu.cfs_quota_us", encoding: .utf8))
+            }.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            #expect(cpu.contains("25000 100000") || cpu.contains("25000"), "tenant cpu limits: \(cpu) in \(cgroups)")
 
             // A call allowed 512 MiB by itself still cannot take more than the tenant's 96.
             let hog = try await daemon.exec(token, ["language": "python", "memory_mb": 512,

@@ -316,7 +316,7 @@ struct WorkerFailureTests {
             #expect(response.status == 200, "\(tenant.name): \(String(decoding: response.body, as: UTF8.self))\n\(again.log)")
             #expect(response.json?["stdout"] as? String == "alive\n")
         }
-        again.stop()
+        await again.stopAndWait()
         #expect(again.process.terminationStatus == 0, "\(again.log)")
         // A graceful stop leaves nothing either.
         #expect(Live.processes(containing: stateDirectory).isEmpty)
@@ -333,8 +333,9 @@ struct WorkerFailureTests {
         let copy = "/tmp/warden-rootless-e2e-\(getpid())-\(UInt16.random(in: 0...9999))"
         try fm.createDirectory(atPath: copy, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         defer { try? fm.removeItem(atPath: copy) }
-        try fm.copyItem(atPath: warden, toPath: copy + "/warden")
-        try fm.copyItem(atPath: worker, toPath: copy + "/warden-worker")
+        // Copied by cp, not by this process: a descriptor open for writing here could leak into a
+        // child another test forks at that moment, and the copy could then not be run (ETXTBSY).
+        #expect(try await runOffPool("/bin/cp", [warden, worker, copy + "/"]).status == 0)
         try fm.copyItem(atPath: Live.policies, toPath: copy + "/policies")
         let resources = (warden as NSString).deletingLastPathComponent + "/Warden_Supervisor.resources"
         if fm.fileExists(atPath: resources) { try fm.copyItem(atPath: resources, toPath: copy + "/Warden_Supervisor.resources") }

@@ -43,6 +43,7 @@ final class Meter: Sendable {
         guard let limits = try? await limits(for: tenant) else { return TenantCaps() }
         return TenantCaps(memoryMB: limits.ceiling(Metric.tenantMemoryMB).map { max(64, $0) },
                           pids: limits.ceiling(Metric.tenantPids).map { max(16, $0) },
+                          cpus: limits[Metric.tenantCpus].map { max(0.01, $0.limit) },
                           storageBytes: limits.ceiling(Metric.storageBytes))
     }
 

@@ -134,6 +134,7 @@ public actor WorkerManager {
             // The plan's caps replace the server's defaults for this tenant.
             if let memory = caps.memoryMB { planned.tenantMemoryBytes = memory << 20 }
             if let pids = caps.pids { planned.tenantPids = pids }
+            if let cpus = caps.cpus { planned.tenantCpus = cpus }
         }
         // Other calls of the tenant ran while the caps were read: one of them may have started it.
         if let process = slots[tenant.id]?.process { return process }
@@ -295,6 +296,8 @@ public actor WorkerManager {
 struct TenantCaps: Sendable, Equatable {
     var memoryMB: Int?
     var pids: Int?
+    /// CPU bandwidth in cores.
+    var cpus: Double?
     /// storage.bytes: the size of the workspace's filesystem (root).
     var storageBytes: Int?
 }

@@ -150,7 +150,7 @@ final class WorkerProcess: Sendable {
         c.extraFileDescriptors = [socket]
         c.tmpSizeBytes = 256 << 20
         c.environment["WARDEN_TENANT"] = tenant.id
-        c.limits = Limits(memoryBytes: settings.tenantMemoryBytes, pids: settings.tenantPids,
+        c.limits = Limits(memoryBytes: settings.tenantMemoryBytes, pids: settings.tenantPids, cpus: settings.tenantCpus,
                           outputBytes: 1 << 20, openFiles: 4096)
         if settings.rootMode {
             c.identity = .range(base: UInt32(tenant.hostIDBase), count: UInt32(tenant.hostIDCount))

@@ -13,6 +13,8 @@ struct WorkerSettings: Sendable {
     var maxCallsPerWorker: Int
     var tenantMemoryBytes: Int
     var tenantPids: Int
+    /// CPU bandwidth of the tenant's jail in cores; nil = unlimited.
+    var tenantCpus: Double? = nil
     var idleSeconds: Double
     var rootMode: Bool
     /// Tags this daemon's tenant cgroups (see `TenantCgroup.scope`).
