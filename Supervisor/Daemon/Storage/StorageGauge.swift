@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOConcurrencyHelpers
 import Store
 import WorkerProtocol
 
@@ -14,6 +15,21 @@ struct StorageGauge: Sendable {
     let logger: Logger
     /// Root: a tenant with a storage limit has an image, whose size enforces it.
     let rootMode: Bool
+    /// Tenants with a background measurement already waiting to run.
+    private let waiting = NIOLockedValueBox<Set<String>>([])
+
+    /// Measures in the background, half a second from now, once for however
+    /// many calls end before then: a burst of calls costs one measurement,
+    /// and the last state of the workspace is always the one recorded.
+    func refreshSoon(_ tenant: Tenant, limit: Limit?, requestID: String) {
+        let first = waiting.withLockedValue { $0.insert(tenant.id).inserted }
+        guard first else { return }
+        Task {
+            try? await Task.sleep(for: .milliseconds(500))
+            waiting.withLockedValue { _ = $0.remove(tenant.id) }
+            _ = await refresh(tenant, limit: limit, requestID: requestID)
+        }
+    }
 
     /// A filesystem workspace with less than this left for files counts as
     /// full: 1 MiB, or 1 % of a larger one (ext4 keeps back some room for

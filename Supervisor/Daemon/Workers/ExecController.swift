@@ -146,7 +146,7 @@ struct ExecController {
     /// image's size stops writes (they fail, and so does the code that cared),
     /// only a call that did not end `ok` waits for the measurement; after a
     /// successful one the storage gauge is refreshed in the background, off
-    /// the answer's path. Rootless nothing stops the writes, so every call
+    /// the answer's path, once per burst of calls. Rootless nothing stops the writes, so every call
     /// is measured before it is answered.
     static func storageFull(after payload: [UInt8], _ storage: StorageGauge, _ tenant: Tenant, _ limit: Limit?,
                             _ requestID: String) async -> Bool {
@@ -154,7 +154,7 @@ struct ExecController {
         guard status == "ok", storage.rootMode else {
             return await storage.refresh(tenant, limit: limit, requestID: requestID)?.full ?? false
         }
-        Task { _ = await storage.refresh(tenant, limit: limit, requestID: requestID) }
+        storage.refreshSoon(tenant, limit: limit, requestID: requestID)
         return false
     }
 
