@@ -113,6 +113,8 @@ struct WorkerFailureTests {
             }
             defer { streamed.cancel() }
             #expect(await Live.eventually(within: 60) { !Live.processes(containing: streamMarker).isEmpty })
+            // The `started` chunk is on its way once the sleep runs; let it arrive before the worker dies.
+            try await Task.sleep(for: .milliseconds(500))
             #expect(kill(newPID, SIGKILL) == 0)
             let events = serverSentEvents(try await streamed.value.body)
             #expect(events.first?.event == "stdout", "\(events.map(\.event))")
