@@ -78,12 +78,7 @@ enum TimeArgument {
         if let unit = text.last, let scale = units[unit], let amount = Double(text.dropLast()), amount >= 0 {
             return now.addingTimeInterval(-amount * scale)
         }
-        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime],
-                                                       [.withFullDate]] {
-            let formatter = ISO8601DateFormatter()
-            formatter.formatOptions = options
-            if let date = formatter.date(from: text) { return date }
-        }
+        if let date = RFC3339.parse(text, allowDate: true) { return date }
         throw ValidationError("\(flag) '\(text)' is neither an RFC 3339 time (2026-11-21T09:00:00Z) nor an age (15m, 2h, 7d)")
     }
 }

@@ -83,8 +83,8 @@ public struct AdminClient: Sendable {
     public func audit(_ query: AuditQuery, tenant: String? = nil) async throws -> [AuditRecord] {
         var items = [URLQueryItem(name: "limit", value: String(query.limit))]
         if let tenant { items.append(URLQueryItem(name: "tenant", value: tenant)) }
-        if let since = query.since { items.append(URLQueryItem(name: "since", value: Self.rfc3339(since))) }
-        if let until = query.until { items.append(URLQueryItem(name: "until", value: Self.rfc3339(until))) }
+        if let since = query.since { items.append(URLQueryItem(name: "since", value: RFC3339.format(since))) }
+        if let until = query.until { items.append(URLQueryItem(name: "until", value: RFC3339.format(until))) }
         if let afterID = query.afterID { items.append(URLQueryItem(name: "after_id", value: String(afterID))) }
         let list: AdminAPI.AuditList = try await call("GET", "/v1/audit" + Self.queryString(items))
         return list.records
@@ -156,8 +156,8 @@ public struct AdminClient: Sendable {
                       by: UsageReport.Grouping = .day) async throws -> UsageReport {
         var items = [URLQueryItem(name: "by", value: by.rawValue)]
         if let tenant { items.append(URLQueryItem(name: "tenant", value: tenant)) }
-        if let since { items.append(URLQueryItem(name: "since", value: Self.rfc3339(since))) }
-        if let until { items.append(URLQueryItem(name: "until", value: Self.rfc3339(until))) }
+        if let since { items.append(URLQueryItem(name: "since", value: RFC3339.format(since))) }
+        if let until { items.append(URLQueryItem(name: "until", value: RFC3339.format(until))) }
         return try await call("GET", "/v1/usage" + Self.queryString(items))
     }
 
@@ -181,12 +181,6 @@ public struct AdminClient: Sendable {
         components.queryItems = items
         // '+' would read as a space on the other side.
         return "?" + (components.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
-    }
-
-    static func rfc3339(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
     }
 
     private func call<Value: Decodable>(_ method: String, _ path: String) async throws -> Value {

@@ -14,4 +14,10 @@ public struct PeriodWindow: Sendable, Equatable {
         start = interval?.start ?? date
         end = interval?.end ?? date
     }
+
+    /// The day and the month containing `date`: what one call is counted in.
+    public static func all(containing date: Date, timeZone: String) -> [Metric.Period: PeriodWindow] {
+        [.day: PeriodWindow(.day, containing: date, timeZone: timeZone),
+         .month: PeriodWindow(.month, containing: date, timeZone: timeZone)]
+    }
 }

@@ -40,11 +40,11 @@ def percentile(values, p):
 
 
 class Daemon:
-    def __init__(self, warden, state, port):
+    def __init__(self, warden, state, port, extra_args=()):
         self.warden, self.state, self.port = warden, state, port
         self.proc = subprocess.Popen(
             [warden, "serve", "--state-dir", state, "--port", str(port), "--log-level", "warning",
-             "--worker-idle", "3600", "--exec-max-timeout-ms", "60000"],
+             "--worker-idle", "3600", "--exec-max-timeout-ms", "60000", *extra_args],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(state, "serve.log"), "w"))
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -96,6 +96,39 @@ class Client:
                 self.conn.close()
                 self.conn = http.client.HTTPConnection(HOST, self.port, timeout=120)
         raise RuntimeError("connection failed twice")
+
+
+def throughput(port, keys, clients, seconds):
+    """`bash true` spread over `keys` from `clients` threads for `seconds`."""
+    latencies, errors = [], []
+    lock = threading.Lock()
+    stop_at = time.time() + seconds
+
+    def run(n):
+        c = Client(port)
+        i = n
+        mine = []
+        while time.time() < stop_at:
+            ns, status, body = c.exec(keys[i % len(keys)], "bash", "true")
+            i += clients
+            if status == 200:
+                mine.append(ns / 1e6)
+            else:
+                with lock:
+                    errors.append((status, body[:200]))
+        with lock:
+            latencies.extend(mine)
+
+    t0 = time.time()
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.time() - t0
+    return {"calls": len(latencies), "errors": len(errors), "calls_per_second": len(latencies) / elapsed,
+            "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
+            "first_error": str(errors[0]) if errors else None}
 
 
 def pss_kb(pid):
@@ -204,37 +237,8 @@ def main():
         # Throughput: `true` spread over every tenant.
         for key in keys:  # warm every worker first
             client.exec(key, "bash", "true")
-        latencies, errors = [], []
-        lock = threading.Lock()
-        stop_at = time.time() + a.seconds
-
-        def run(n):
-            c = Client(a.port)
-            i = n
-            mine = []
-            while time.time() < stop_at:
-                ns, status, body = c.exec(keys[i % len(keys)], "bash", "true")
-                i += a.clients
-                if status == 200:
-                    mine.append(ns / 1e6)
-                else:
-                    with lock:
-                        errors.append((status, body[:200]))
-            with lock:
-                latencies.extend(mine)
-
-        t0 = time.time()
-        threads = [threading.Thread(target=run, args=(n,)) for n in range(a.clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.time() - t0
-        out["throughput"] = {"tenants": a.tenants, "clients": a.clients, "calls": len(latencies),
-                             "errors": len(errors), "calls_per_second": len(latencies) / elapsed,
-                             "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99)}
-        if errors:
-            out["throughput"]["first_error"] = str(errors[0])
+        t = throughput(a.port, keys, a.clients, a.seconds)
+        out["throughput"] = {"tenants": a.tenants, "clients": a.clients, **t}
 
         # Memory: every worker is idle now.
         time.sleep(1)

@@ -20,13 +20,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from exec import Client, percentile, HOST  # noqa: E402  (same folder)
-import http.client  # noqa: E402
-import signal  # noqa: E402
+from exec import Client, Daemon, throughput  # noqa: E402  (same folder)
 
 
 def store_bench(warden, concurrency, calls):
@@ -37,74 +33,19 @@ def store_bench(warden, concurrency, calls):
     return r
 
 
-def start(warden, state, port, metering):
-    log = open(os.path.join(state, "serve.log"), "w")
-    proc = subprocess.Popen([warden, "serve", "--state-dir", state, "--port", str(port), "--log-level", "warning",
-                             "--worker-idle", "3600", "--metering", "true" if metering else "false"],
-                            stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            c = http.client.HTTPConnection(HOST, port, timeout=2)
-            c.request("GET", "/v1/health")
-            if c.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit("warden serve did not come up; see " + os.path.join(state, "serve.log"))
-
-
-def admin(warden, state, *args):
-    out = subprocess.run([warden, *args, "--state-dir", state, "--json"], check=True, capture_output=True, text=True).stdout
-    return json.loads(out)
-
-
-def throughput(warden, port, tenants, clients, seconds, metering):
+def measure(warden, port, tenants, clients, seconds, metering):
+    """Throughput of one fresh daemon with metering on or off."""
     state = tempfile.mkdtemp(prefix="warden-quota-bench-")
     os.chmod(state, 0o755)
-    proc = start(warden, state, port, metering)
+    d = Daemon(warden, state, port, ["--metering", "true" if metering else "false"])
     try:
-        keys = []
-        for i in range(tenants):
-            admin(warden, state, "tenant", "create", f"q{i}", "--plan", "pro")
-            keys.append(admin(warden, state, "key", "issue", f"q{i}")["token"])
+        keys = [d.tenant_with_key(f"q{i}") for i in range(tenants)]
         warm = Client(port)
         for key in keys:
             warm.exec(key, "bash", "true")
-        latencies, errors = [], []
-        lock = threading.Lock()
-        stop_at = time.time() + seconds
-
-        def run(n):
-            c = Client(port)
-            i, mine = n, []
-            while time.time() < stop_at:
-                ns, status, body = c.exec(keys[i % len(keys)], "bash", "true")
-                i += clients
-                if status == 200:
-                    mine.append(ns / 1e6)
-                else:
-                    with lock:
-                        errors.append((status, body[:200]))
-            with lock:
-                latencies.extend(mine)
-
-        t0 = time.time()
-        threads = [threading.Thread(target=run, args=(n,)) for n in range(clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.time() - t0
-        return {"calls_per_second": len(latencies) / elapsed, "p50_ms": percentile(latencies, 50),
-                "p99_ms": percentile(latencies, 99), "errors": len(errors),
-                "first_error": str(errors[0]) if errors else None}
+        return throughput(port, keys, clients, seconds)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        d.stop()
         shutil.rmtree(state, ignore_errors=True)
 
 
@@ -126,7 +67,7 @@ def main():
     runs = {"on": [], "off": []}
     for r in range(a.rounds):
         for mode in (["on", "off"] if r % 2 == 0 else ["off", "on"]):
-            runs[mode].append(throughput(warden, a.port, a.tenants, a.clients, a.seconds, mode == "on"))
+            runs[mode].append(measure(warden, a.port, a.tenants, a.clients, a.seconds, mode == "on"))
     out["throughput"] = {mode: {"calls_per_second_median": statistics.median(x["calls_per_second"] for x in rs),
                                 "p50_ms_median": statistics.median(x["p50_ms"] for x in rs),
                                 "p99_ms_median": statistics.median(x["p99_ms"] for x in rs),

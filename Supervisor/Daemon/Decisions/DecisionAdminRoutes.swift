@@ -85,11 +85,7 @@ enum DecisionAdminRoutes {
 
     static func date(_ raw: String?, _ name: String) throws -> Date? {
         guard let raw else { return nil }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: raw) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        guard let date = formatter.date(from: raw) else {
+        guard let date = RFC3339.parse(raw) else {
             throw APIError.invalidRequest("\(name) must be an RFC 3339 time such as 2026-11-21T09:00:00Z, got '\(raw)'")
         }
         return date

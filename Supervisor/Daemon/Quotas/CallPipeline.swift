@@ -52,12 +52,6 @@ struct CallPipeline: Sendable {
         }
     }
 
-    /// Runs the call and settles its reservation however it ends.
-    func finish<Result: Sendable>(_ ticket: Meter.Ticket,
-                                  _ body: () async throws -> (Result, Meter.Outcome)) async throws -> Result {
-        try await meter.finish(ticket, body)
-    }
-
     /// `Warden-Quota-Warning` headers for soft limits the call passed.
     static func warningHeaders(_ ticket: Meter.Ticket) -> HTTPFields {
         var headers: HTTPFields = [:]

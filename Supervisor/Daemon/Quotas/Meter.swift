@@ -49,10 +49,10 @@ final class Meter: Sendable {
 
     /// Every counter and gauge of the tenant now, as the policy input's `usage`.
     func usage(of tenant: Tenant, limits: EffectiveLimits) async throws -> [String: Value] {
-        let at = now()
+        let windows = PeriodWindow.all(containing: now(), timeZone: limits.plan.timeZone)
         let keys = Metric.catalog.values.filter { $0.kind != .ceiling }
             .sorted { $0.name < $1.name }
-            .map { spec in (spec.name, spec.period.map { PeriodWindow($0, containing: at, timeZone: limits.plan.timeZone).start }) }
+            .map { spec in (spec.name, spec.period.flatMap { windows[$0]?.start }) }
         var usage: [String: Value] = [:]
         for value in try await store.counters(tenantID: tenant.id, keys) {
             usage[value.metric] = Value(value.used)
@@ -82,11 +82,14 @@ final class Meter: Sendable {
     func reserve(tenant: Tenant, tool: String, requestID: String, idempotencyKey: String?,
                  limits: EffectiveLimits) async throws -> Reservation {
         let at = now()
+        guard enabled else {
+            return .reserved(Ticket(reservationID: "", tenant: tenant, tool: tool, startedAt: at, limits: limits, warnings: []))
+        }
         let family = Metric.family(ofTool: tool)
+        let windows = PeriodWindow.all(containing: at, timeZone: limits.plan.timeZone)
         var charges: [Charge] = []
         func charge(_ metric: String, amount: Double) {
-            guard let period = Metric.catalog[metric]?.period else { return }
-            let window = PeriodWindow(period, containing: at, timeZone: limits.plan.timeZone)
+            guard let period = Metric.catalog[metric]?.period, let window = windows[period] else { return }
             charges.append(Charge(metric: metric, periodStart: window.start, periodEnd: window.end, amount: amount,
                                   limit: limits[metric]))
         }
@@ -99,11 +102,7 @@ final class Meter: Sendable {
             charge(Metric.wallSeconds, amount: 0)
         }
         if family == "fetch" || family == "browser" { charge(Metric.egressBytes, amount: 0) }
-        if family == "files" && tool == "files.write" { charge(Metric.storageBytes, amount: 0) }
 
-        guard enabled else {
-            return .reserved(Ticket(reservationID: "", tenant: tenant, tool: tool, startedAt: at, limits: limits, warnings: []))
-        }
         let request = ReservationRequest(id: "res_" + RandomID.string(length: 16), tenantID: tenant.id, tool: tool,
                                          requestID: requestID, idempotencyKey: idempotencyKey ?? requestID, at: at,
                                          charges: charges, concurrentLimit: limits[Metric.concurrentCalls])
@@ -148,9 +147,9 @@ final class Meter: Sendable {
         }
         let at = now()
         var measured: [Charge] = []
+        let windows = PeriodWindow.all(containing: ticket.startedAt, timeZone: ticket.limits.plan.timeZone)
         func add(_ metric: String, _ amount: Double) {
-            guard amount > 0, let period = Metric.catalog[metric]?.period else { return }
-            let window = PeriodWindow(period, containing: ticket.startedAt, timeZone: ticket.limits.plan.timeZone)
+            guard amount > 0, let period = Metric.catalog[metric]?.period, let window = windows[period] else { return }
             measured.append(Charge(metric: metric, periodStart: window.start, periodEnd: window.end, amount: amount,
                                    limit: ticket.limits[metric]))
         }

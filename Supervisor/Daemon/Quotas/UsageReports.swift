@@ -114,7 +114,8 @@ extension Meter {
         let overrides = try await store.tenantLimits(tenantID: tenant.id)
         let at = now()
         let specs = Metric.catalog.values.sorted { $0.name < $1.name }
-        let windows = specs.map { spec in spec.period.map { PeriodWindow($0, containing: at, timeZone: limits.plan.timeZone) } }
+        let periods = PeriodWindow.all(containing: at, timeZone: limits.plan.timeZone)
+        let windows = specs.map { spec in spec.period.flatMap { periods[$0] } }
         let counted = specs.indices.filter { specs[$0].kind != .ceiling }
         let values = try await store.counters(tenantID: tenant.id, counted.map { (specs[$0].name, windows[$0]?.start) })
         var byMetric: [String: CounterValue] = [:]

@@ -106,12 +106,10 @@ struct ExecController {
         let client = context.channel
 
         guard wantsStream else {
-            let result = try await pipeline.finish(ticket) {
+            let result = try await pipeline.meter.finish(ticket) {
                 let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline,
                                                  client: client)
-                let full = await Self.storageFull(after: payload, storage, tenant, storageLimit, requestID)
-                let data = try Self.withRequestID(payload, requestID, storageFull: full)
-                return (data, Self.outcome(payload, response: data))
+                return try await Self.settled(payload, storage, tenant, storageLimit, requestID, keepResponse: true)
             }
             headers[.contentType] = "application/json; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result)))
@@ -120,7 +118,7 @@ struct ExecController {
         headers[.cacheControl] = "no-cache"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             do {
-                let result = try await pipeline.finish(ticket) {
+                let result = try await pipeline.meter.finish(ticket) {
                     let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline,
                                                      client: client) { event in
                         switch event {
@@ -129,9 +127,7 @@ struct ExecController {
                         default: break
                         }
                     }
-                    let full = await Self.storageFull(after: payload, storage, tenant, storageLimit, requestID)
-                    return (try Self.withRequestID(payload, requestID, storageFull: full),
-                            Self.outcome(payload, response: nil))
+                    return try await Self.settled(payload, storage, tenant, storageLimit, requestID, keepResponse: false)
                 }
                 try await writer.write(Self.event("result", json: result))
             } catch let error as APIError {
@@ -142,15 +138,26 @@ struct ExecController {
         })
     }
 
+    /// The answer to a finished call (the worker's result with the request id,
+    /// and `storage_full` when it applies) and the ledger's view of it; the
+    /// result's figures are decoded once for both. `keepResponse`: keep the
+    /// answer for idempotent replays (not for a stream, already sent).
+    static func settled(_ payload: [UInt8], _ storage: StorageGauge, _ tenant: Tenant, _ limit: Limit?,
+                        _ requestID: String, keepResponse: Bool) async throws -> (Data, Meter.Outcome) {
+        let figures = try? JSONDecoder().decode(ResultFigures.self, from: Data(payload))
+        let full = await storageFull(status: figures?.status, storage, tenant, limit, requestID)
+        let data = try withRequestID(payload, requestID, storageFull: full)
+        return (data, outcome(figures, resultBytes: payload.count, response: keepResponse ? data : nil))
+    }
+
     /// Whether the workspace was full when the code ended. As root, where the
     /// image's size stops writes (they fail, and so does the code that cared),
     /// only a call that did not end `ok` waits for the measurement; after a
     /// successful one the storage gauge is refreshed in the background, off
     /// the answer's path, once per burst of calls. Rootless nothing stops the writes, so every call
     /// is measured before it is answered.
-    static func storageFull(after payload: [UInt8], _ storage: StorageGauge, _ tenant: Tenant, _ limit: Limit?,
+    static func storageFull(status: String?, _ storage: StorageGauge, _ tenant: Tenant, _ limit: Limit?,
                             _ requestID: String) async -> Bool {
-        let status = (try? JSONDecoder().decode(ResultFigures.self, from: Data(payload)))?.status
         guard status == "ok", storage.rootMode else {
             return await storage.refresh(tenant, limit: limit, requestID: requestID)?.full ?? false
         }
@@ -177,13 +184,11 @@ struct ExecController {
 
     /// The ledger's view of a finished exec: its status and measured figures;
     /// bytes out are the size of the result sent.
-    static func outcome(_ payload: [UInt8], response: Data?) -> Meter.Outcome {
-        let figures = try? JSONDecoder().decode(ResultFigures.self, from: Data(payload))
-        return Meter.Outcome(status: figures?.status ?? "ok", httpStatus: 200, ran: true,
-                             figures: CallFigures(cpuMs: figures?.cpuMs ?? 0, wallMs: figures?.wallMs ?? 0,
-                                                  memoryPeakBytes: figures?.memoryPeakBytes ?? 0,
-                                                  bytesOut: Int64(payload.count)),
-                             response: response)
+    static func outcome(_ figures: ResultFigures?, resultBytes: Int, response: Data?) -> Meter.Outcome {
+        Meter.Outcome(status: figures?.status ?? "ok", httpStatus: 200, ran: true,
+                      figures: CallFigures(cpuMs: figures?.cpuMs ?? 0, wallMs: figures?.wallMs ?? 0,
+                                           memoryPeakBytes: figures?.memoryPeakBytes ?? 0, bytesOut: Int64(resultBytes)),
+                      response: response)
     }
 
     /// What the policy sees of an exec call: its limits and shape, and the code itself.

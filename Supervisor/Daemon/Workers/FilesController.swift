@@ -124,7 +124,7 @@ struct FilesController {
             if case .answered(let response) = start { return response }
             throw APIError.internal(requestID: context.requestID)
         }
-        var response = try await pipeline.finish(ticket) {
+        var response = try await pipeline.meter.finish(ticket) {
             let (response, kept) = try await work(tenant, limits)
             let size = Int64(response.body.contentLength ?? 0)
             return (response, Meter.Outcome(status: "ok", httpStatus: Int(response.status.code), ran: true,
