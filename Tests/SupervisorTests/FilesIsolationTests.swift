@@ -52,9 +52,13 @@ struct FilesIsolationTests {
                     print(path, os.path.exists(path))
                 print('workspace', sorted(os.listdir('/workspace')))
                 """
-            let result = try await daemon.run(bobKey, "python", probe)
-            let out = result["stdout"] as? String ?? ""
-            #expect(out.contains("found []"), "\(out) \(result["stderr"] ?? "")")
+            // The walk covers the whole jail tree; under a loaded machine it takes
+            // more than the default ten seconds.
+            let answer = try await daemon.exec(bobKey, ["language": "python", "code": probe, "timeout_ms": 60_000, "cpu_ms": 60_000],
+                                          timeout: .seconds(120))
+            #expect(answer.status == 200, "\(String(decoding: answer.body, as: UTF8.self))")
+            let out = answer.json?["stdout"] as? String ?? ""
+            #expect(out.contains("found []"), "\(String(decoding: answer.body, as: UTF8.self))")
             #expect(out.contains("secret.txt False"), "\(out)")
             #expect(out.contains("\(daemon.stateDirectory) False"), "\(out)")
             #expect(out.contains("workspace []"), "\(out)")

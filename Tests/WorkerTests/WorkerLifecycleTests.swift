@@ -90,6 +90,16 @@ struct WorkerLifecycleTests {
         #expect(fourth.stdout == "again\n")
     }
 
+    @Test("with max_calls 1, a call sent the moment the last result arrives is never refused")
+    func backToBackCallsAtTheLimit() throws {
+        let worker = try WorkerHarness.start(maxCalls: 1)
+        defer { worker.stop() }
+        for id in UInt32(1)...40 {
+            let result = try worker.exec(id, ExecArgs(language: "bash", code: "echo \(id)"))
+            #expect(result.stdout == "\(id)\n", "call \(id)")
+        }
+    }
+
     @Test("an unknown frame type or an oversize frame closes the connection with a clear error")
     func protocolErrors() throws {
         let unknown = try WorkerHarness.start()

@@ -26,7 +26,9 @@ final class CallRegistry: Sendable {
         state.withLock { s in
             if s.closed { return .closed }
             if s.calls[id] != nil { return .duplicate }
-            if s.threads >= maxCalls { return .busy }
+            // Counted by calls, not threads: a call whose result is on its way
+            // out has freed its place, so the caller's next call is never refused.
+            if s.calls.count >= maxCalls { return .busy }
             let cancellation = JailCancellation()
             s.calls[id] = cancellation
             s.threads += 1
