@@ -11,7 +11,7 @@ final class ToolRunner: Sendable {
     private let workspace: Workspace
     private let storage: WorkspaceStorage
 
-    init(hello: Hello, socket: FrameSocket) throws(ErrorReply) {
+    init(hello: Hello, socket: FrameSocket, egress: EgressBridge?) throws(ErrorReply) {
         maxCalls = hello.maxCalls > 0 ? min(hello.maxCalls, 4096) : 16
         let program: SeccompProgram
         do {
@@ -31,7 +31,7 @@ final class ToolRunner: Sendable {
         } catch {
             throw ErrorReply(.internal, "the worker could not set up its jail: \(error)")
         }
-        exec = ExecTool(jail: jail, seccomp: program, workspace: workspace, socket: socket)
+        exec = ExecTool(jail: jail, seccomp: program, workspace: workspace, socket: socket, egress: egress)
         files = FilesTool(workspace: workspace, socket: socket)
         self.workspace = workspace
         storage = hello.storage ?? .directory
