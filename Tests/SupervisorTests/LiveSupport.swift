@@ -64,6 +64,14 @@ enum Live {
         return Array(found)
     }
 
+    /// What each open descriptor of a process refers to (`socket:[123]`, a path, …).
+    static func descriptors(of pid: Int32) -> [String] {
+        let dir = "/proc/\(pid)/fd"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).compactMap {
+            try? FileManager.default.destinationOfSymbolicLink(atPath: "\(dir)/\($0)")
+        }
+    }
+
     static func isAlive(_ pid: Int32) -> Bool {
         guard kill(pid, 0) == 0 else { return false }
         // A zombie is as good as gone.
