@@ -12,6 +12,10 @@ starts `warden serve` with the shipped policies plus an egress.json that lets
           through the call's proxy, vs the same command run on the host,
           directly; and exec network:true vs network:false running `true`
           (what the call's own namespace and proxy listener cost)
+  steps   where a fetch's time goes: --rounds sequential fetches each of a URL
+          the fetch decision refuses (a private address), of one the proxy
+          refuses (a closed port: curl ran, its connection was decided and
+          audited), and of the page
   bulk    --bulk-mib MiB downloaded by curl in an exec through the proxy vs
           by curl on the host: seconds and MB/s
 
@@ -141,6 +145,15 @@ def main():
             assert r["bytes"] == a.page_bytes, r
             return ms
 
+        def fetch_refused(target):
+            t0 = time.perf_counter_ns()
+            api.conn.request("POST", "/v1/fetch", body=json.dumps({"url": target}),
+                             headers={"Authorization": "Bearer " + api.key, "Content-Type": "application/json"})
+            r = api.conn.getresponse()
+            r.read()
+            assert r.status == 403, r.status
+            return (time.perf_counter_ns() - t0) / 1e6
+
         def fetch_inprocess():
             t0 = time.perf_counter_ns()
             direct.request("GET", "/page")
@@ -177,6 +190,11 @@ def main():
                 times[name].append(variants[name]())
         out["latency_ms"] = {name: {"median": statistics.median(v), "p90": percentile(v, 90), "n": len(v)}
                              for name, v in times.items()}
+
+        steps = {"refused by the fetch decision": lambda: fetch_refused("http://10.1.2.3/"),
+                 "refused by the proxy (net.connect)": lambda: fetch_refused(f"http://{HOST}:9/"),
+                 "fetched": fetch_warden}
+        out["fetch_steps_ms"] = {name: statistics.median([run() for _ in range(a.rounds)]) for name, run in steps.items()}
 
         size = a.bulk_mib << 20
         bulk_url = f"http://{HOST}:{origin}/bytes/{size}"
@@ -216,6 +234,7 @@ def main():
         peer = pairs[name]
         ratio = v["median"] / lat[peer]["median"]
         print(f"{name:34} {v['median']:10.2f} {v['p90']:8.2f}  {ratio:5.2f} x {peer}")
+    print("fetch, sequential medians: " + ", ".join(f"{name} {ms:.2f} ms" for name, ms in out["fetch_steps_ms"].items()))
     b = out["bulk"]
     print(f"bulk {b['mib']} MiB: through the proxy (exec curl) {b['proxy']['median_ms']:.0f} ms, "
           f"{b['proxy']['mb_per_s']:.0f} MB/s; host curl {b['host']['median_ms']:.0f} ms, {b['host']['mb_per_s']:.0f} MB/s "

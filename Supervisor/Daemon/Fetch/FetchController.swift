@@ -38,8 +38,8 @@ struct FetchController {
         }
         let session = proxy.session(tenant: tenant, via: Self.tool, requestID: requestID)
         let client = context.channel
-        let entrance = try await proxy.fetchEntrance()
         let data = try await pipeline.meter.finish(ticket) {
+            let entrance = try await proxy.fetchEntrance()
             let started = ContinuousClock.now
             let result = await Self.perform(transfer, session: session, entrance: entrance, client: client)
             let egress = await session.close()
