@@ -5,7 +5,10 @@ import Testing
 
 /// `exec` with and without the network, over real HTTP, real jails and a
 /// real proxy; every server is on 127.0.0.1.
-@Suite("Egress: exec with the network")
+/// One test at a time: each runs a daemon with workers, and calls whose wall
+/// time includes the supervisor's own work (the proxy) while the whole suite
+/// loads two cores.
+@Suite("Egress: exec with the network", .serialized)
 struct EgressExecTests {
     /// Without the network a call keeps the tenant jail's loopback-only
     /// namespace: no proxy there, no route out, the host's loopback unreachable.
@@ -42,7 +45,7 @@ struct EgressExecTests {
     @Test func execWithNetworkReachesAnAllowedServerThroughTheProxy() async throws {
         try await withLocalServer { server, daemon in
             let (tenant, token) = try await daemon.tenantWithKey("online")
-            let response = try await daemon.exec(token, ["language": "python", "network": true, "code": """
+            let response = try await daemon.exec(token, ["language": "python", "network": true, "timeout_ms": 60_000, "code": """
                 import os, socket
                 \(fetchScript("http://127.0.0.1:\(server.port)/text/through-the-proxy"))
                 print('ifaces', sorted(l.split(':')[0].strip() for l in open('/proc/net/dev').read().splitlines()[2:]))
@@ -65,7 +68,7 @@ struct EgressExecTests {
             #expect(seen.uri == "/text/through-the-proxy" && seen.host == "127.0.0.1:\(server.port)", "\(seen)")
 
             // curl from bash takes the same way.
-            let curl = try await daemon.exec(token, ["language": "bash", "network": true,
+            let curl = try await daemon.exec(token, ["language": "bash", "network": true, "timeout_ms": 60_000,
                                                      "code": "curl -sS http://127.0.0.1:\(server.port)/text/curl"])
             #expect(curl.json?["stdout"] as? String == "hello curl\n", "\(curl.json ?? [:])")
 
@@ -273,7 +276,7 @@ struct EgressExecTests {
     @Test func anApprovedCallGetsTheNetworkWhenItRuns() async throws {
         try await withLocalServer { server, daemon in
             let (tenant, token) = try await daemon.tenantWithKey("creative", plan: "creator")
-            let held = try await daemon.exec(token, ["language": "python", "network": true,
+            let held = try await daemon.exec(token, ["language": "python", "network": true, "timeout_ms": 30_000,
                                                      "code": fetchScript("http://127.0.0.1:\(server.port)/text/approved")])
             #expect(held.status == 202, "\(String(decoding: held.body, as: UTF8.self))")
             let id = try #require(held.json?["approval_id"] as? String)
@@ -283,6 +286,21 @@ struct EgressExecTests {
             let result = try #require(done.json?["result"] as? [String: Any], "\(String(decoding: done.body, as: UTF8.self))")
             #expect(result["stdout"] as? String == "200 hello approved\n", "\(result)")
             #expect(try await daemon.used("egress.bytes.month", of: tenant.id) == Double(server.wireBytes))
+        }
+    }
+
+    /// A tenant's connections through the proxy are capped (egress.max_connections).
+    @Test func connectionsPastTheTenantsCapAreRefused() async throws {
+        try await withLocalServer(configure: { $0.egressMaxConnections = 2 }) { _, daemon in
+            let (_, token) = try await daemon.tenantWithKey("greedy")
+            let out = try await daemon.stdout(token, "python", """
+                import socket, time
+                held = [socket.create_connection(('127.0.0.1', 3128), timeout=30) for _ in range(2)]
+                time.sleep(0.5)
+                third = socket.create_connection(('127.0.0.1', 3128), timeout=30)
+                print(third.recv(200).decode().split('\\r\\n')[0])
+                """)
+            #expect(out == "HTTP/1.1 503 Service Unavailable\n", "\(out)")
         }
     }
 }
@@ -296,7 +314,8 @@ extension RunningDaemon {
     /// Runs code (with the network when asked) and returns the result document; the call must succeed.
     func run(_ token: String, _ language: String, _ code: String, network: Bool,
              sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
-        let response = try await exec(token, ["language": language, "code": code, "network": network])
+        // Generous: the wall time of a call with the network includes the supervisor's work for it.
+        let response = try await exec(token, ["language": language, "code": code, "network": network, "timeout_ms": 60_000])
         #expect(response.status == 200, "exec answered \(response.status): \(String(decoding: response.body, as: UTF8.self))",
                 sourceLocation: sourceLocation)
         return try #require(response.json, sourceLocation: sourceLocation)

@@ -5,7 +5,8 @@ import Testing
 
 /// `POST /v1/fetch` against real HTTP servers on 127.0.0.1, through the
 /// egress proxy.
-@Suite("Fetch")
+/// One test at a time: each runs a daemon and a local server.
+@Suite("Fetch", .serialized)
 struct FetchTests {
     @Test func getHeadAndPost() async throws {
         try await withLocalServer { server, daemon in
