@@ -33,10 +33,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
 // ---------------------------------------------------------------- errors
 
 static size_t str_len(const char *s) { size_t n = 0; while (s[n]) n++; return n; }
@@ -302,6 +298,18 @@ static void send_loopback_listener(const struct wd_config *cfg, int err_fd) {
     close(s);
 }
 
+// Closes every descriptor from `floor` up except `a` and `b` (either may be -1).
+static void close_from_except(int floor, int a, int b) {
+    int keep[2] = { a < b ? a : b, a < b ? b : a };
+    unsigned int from = (unsigned int)floor;
+    for (int i = 0; i < 2; i++) {
+        if (keep[i] < floor) continue;
+        if ((unsigned int)keep[i] > from) syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0);
+        from = (unsigned int)keep[i] + 1;
+    }
+    syscall(SYS_close_range, from, ~0U, 0);
+}
+
 __attribute__((noreturn))
 static void exec_payload(const struct wd_config *cfg, int err_fd, int notify_sock) {
     sigset_t none;
@@ -326,8 +334,10 @@ static void exec_payload(const struct wd_config *cfg, int err_fd, int notify_soc
     for (int i = 0; i < top; i++) {
         if (dup2(sources[i], i) < 0) die(err_fd, "dup2", NULL);
     }
-    // Everything else closes at exec; err_fd stays open until then.
-    if (syscall(SYS_close_range, top, ~0U, CLOSE_RANGE_CLOEXEC) < 0) die(err_fd, "close_range", NULL);
+    // Everything else closes now, not at exec: the descriptors a busy parent
+    // holds would otherwise count against the payload's RLIMIT_NOFILE while
+    // seccomp makes its listener. err_fd (close-on-exec) stays until exec.
+    close_from_except(top, err_fd, notify_sock);
 
     for (size_t i = 0; i < cfg->n_rlimits; i++) {
         struct { uint64_t cur, max; } lim = { cfg->rlimits[i].soft, cfg->rlimits[i].hard };
@@ -354,16 +364,7 @@ static void exec_payload(const struct wd_config *cfg, int err_fd, int notify_soc
 
 // ---------------------------------------------------------------- pid 1
 
-static void close_all_except(int a, int b) {
-    int keep[2] = { a < b ? a : b, a < b ? b : a };
-    unsigned int from = 0;
-    for (int i = 0; i < 2; i++) {
-        if (keep[i] < 0) continue;
-        if ((unsigned int)keep[i] > from) syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0);
-        from = (unsigned int)keep[i] + 1;
-    }
-    syscall(SYS_close_range, from, ~0U, 0);
-}
+static void close_all_except(int a, int b) { close_from_except(0, a, b); }
 
 static void reap_everything(void) {
     kill(-1, SIGKILL);

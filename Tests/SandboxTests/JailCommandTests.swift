@@ -44,6 +44,18 @@ import Testing
         #expect(doc["stdout"] as? String == "hi\n")
     }
 
+    /// A runner holding more descriptors than the payload's open-files limit
+    /// still jails under the exec profile, and the payload inherits none of them.
+    @Test func aRunnerWithThousandsOfOpenFilesStillJails() throws {
+        let script = "ulimit -n 4096; for i in $(seq 10 1500); do eval \"exec $i</dev/null\"; done; exec \"$0\" \"$@\""
+        let (rc, out, err) = try Fixtures.host(["/bin/bash", "-c", script, Fixtures.warden, "jail", "run", "--quiet",
+                                                "--seccomp", "exec", "--", "/bin/sh", "-c", "ls /proc/self/fd"],
+                                               environment: ["WARDEN_POLICIES": Fixtures.policies, "PATH": "/usr/bin:/bin"])
+        #expect(rc == 0, "\(err)")
+        let fds = out.split(separator: "\n").compactMap { Int($0) }
+        #expect(!fds.isEmpty && fds.allSatisfy { $0 <= 3 }, "the payload holds \(fds)")
+    }
+
     @Test func timeoutMirrors124() throws {
         let (rc, _, err) = try Self.run(["jail", "run", "--quiet", "--time", "200ms", "--", "/bin/sleep", "10"])
         #expect(rc == 124)
