@@ -107,6 +107,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("alert-webhook-retry-ms"), help: "Wait before the first retry, doubled each time (default 500).")
     var alertWebhookRetryMs: Int?
 
+    @Option(name: .customLong("node-id"), help: "This node's id among nodes sharing a PostgreSQL store (default: the host name).")
+    var nodeID: String?
+
+    @Option(help: "Where other nodes reach this node's tenant API, http://host:port (default: http://HOST:PORT as bound).")
+    var advertise: String?
+
+    @Option(name: .customLong("heartbeat-ms"), help: "How often the node heartbeats and renews its tenant leases (default 2000).")
+    var heartbeatMs: Int?
+
+    @Option(name: .customLong("lease-ttl-ms"), help: "How long a tenant lease lasts without renewal; a dead node's tenants move after it (default 10000).")
+    var leaseTTLMs: Int?
+
     func run() async throws {
         let flags = ConfigurationLayer.flags([
             .stateDirectory: stateDirectory.map { .string($0) },
@@ -138,6 +150,10 @@ struct ServeCommand: AsyncParsableCommand {
             .alertsWebhookSecret: alertWebhookSecret.map { .string($0) },
             .alertsWebhookAttempts: alertWebhookAttempts.map { .integer($0) },
             .alertsWebhookRetryMs: alertWebhookRetryMs.map { .integer($0) },
+            .nodeID: nodeID.map { .string($0) },
+            .nodeAdvertise: advertise.map { .string($0) },
+            .nodeHeartbeatMs: heartbeatMs.map { .integer($0) },
+            .nodeLeaseTTLMs: leaseTTLMs.map { .integer($0) },
         ])
         let configuration: SupervisorConfiguration
         do {

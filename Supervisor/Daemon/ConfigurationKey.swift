@@ -32,6 +32,10 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case alertsWebhookSecret = "alerts.webhook_secret"
     case alertsWebhookAttempts = "alerts.webhook_attempts"
     case alertsWebhookRetryMs = "alerts.webhook_retry_ms"
+    case nodeID = "node.id"
+    case nodeAdvertise = "node.advertise"
+    case nodeHeartbeatMs = "node.heartbeat_ms"
+    case nodeLeaseTTLMs = "node.lease_ttl_ms"
 
     public var environmentVariable: String {
         "WARDEN_" + rawValue.uppercased().replacingOccurrences(of: ".", with: "_")
@@ -69,6 +73,10 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .alertsWebhookSecret: return "--alert-webhook-secret"
         case .alertsWebhookAttempts: return "--alert-webhook-attempts"
         case .alertsWebhookRetryMs: return "--alert-webhook-retry-ms"
+        case .nodeID: return "--node-id"
+        case .nodeAdvertise: return "--advertise"
+        case .nodeHeartbeatMs: return "--heartbeat-ms"
+        case .nodeLeaseTTLMs: return "--lease-ttl-ms"
         }
     }
 
