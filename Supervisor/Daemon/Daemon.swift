@@ -78,8 +78,8 @@ public final class Daemon: Sendable {
             throw ConfigurationError(
                 "the tenant API listens on every address (\(configuration.host)): set node.advertise (--advertise) to the http://host:port other nodes reach this one at")
         }
-        let node = NodeAgent(settings: nodeSettings, store: store, leases: leases, workers: workers, meter: decisions.meter,
-                             approvals: decisions.approvals, logger: logger)
+        let node = NodeAgent(settings: nodeSettings, store: store, leases: leases, workers: workers, decisions: decisions,
+                             logger: logger)
         self.node = node
 
         let publicApp = Application(

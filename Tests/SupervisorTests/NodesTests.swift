@@ -208,6 +208,31 @@ struct NodesTests {
         }
     }
 
+    @Test(.timeLimit(.minutes(4)))
+    func aPlanAndAnApprovalMadeThroughOneNodeReachTheNodeServingTheTenant() async throws {
+        try await withNodeCluster { cluster, _ in
+            // A plan created through node-1 reaches the other nodes' policies within a chore round.
+            _ = try await cluster.admin(0).createPlan(Plan(name: "gated", tools: ["exec"], network: false,
+                                                           approvalTools: ["exec"], limits: [:]))
+            let (tenant, token) = try await cluster.tenantWithKey("gated", plan: "gated")
+            var held = try await cluster.exec(via: 1, token: token, ["language": "bash", "code": "echo approved"])
+            for _ in 0..<100 where held.status != 202 {
+                try await Task.sleep(for: .milliseconds(100))
+                held = try await cluster.exec(via: 1, token: token, ["language": "bash", "code": "echo approved"])
+            }
+            #expect(held.status == 202, "\(String(decoding: held.body, as: UTF8.self))")
+            let id = try #require(held.json?["approval_id"] as? String)
+            #expect(try await cluster.admin(2).leases().map(\.nodeID) == ["node-2"])
+
+            // Approved through node-1, which does not serve the tenant: node-2 runs it.
+            _ = try await cluster.admin(0).approve(id)
+            let outcome = try await cluster.send("GET", "/v1/approvals/\(id)?wait=30", via: 2, token: token)
+            #expect(outcome.json?["status"] as? String == "completed", "\(String(decoding: outcome.body, as: UTF8.self))")
+            #expect((outcome.json?["result"] as? [String: Any])?["stdout"] as? String == "approved\n")
+            #expect(WorkerSampler.workerNodes(tenants: [tenant.id], nodePIDs: cluster.nodePIDs) == [tenant.id: ["node-2"]])
+        }
+    }
+
     @Test(.timeLimit(.minutes(5)))
     func theDatabaseRestartedUnderLoadFailsCallsWith503AndTheyRecoverWithoutARestart() async throws {
         try await withNodeCluster { cluster, postgres in

@@ -53,6 +53,15 @@ struct DecisionServices: Sendable {
         try engine.setPlans(PlanData.value(try await store.listPlans()))
     }
 
+    /// Publishes the store's plans again if they changed: another node may
+    /// have edited them. Recompiles nothing when they did not.
+    func refreshPlans(_ store: any Store) async throws {
+        let current = PlanData.value(try await store.listPlans())
+        guard current != engine.publishedPlans else { return }
+        meter.plans.invalidate()
+        try engine.setPlans(current)
+    }
+
     /// Reloads the policies and records the attempt in the audit log; the old
     /// policies stay when the new ones do not load.
     func reloadPolicies(actor: String, logger: Logger) async throws -> PolicyEngine.Summary {

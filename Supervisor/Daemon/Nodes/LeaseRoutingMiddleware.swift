@@ -16,6 +16,8 @@ struct LeaseRoutingMiddleware: RouterMiddleware {
         let route: TenantLeases.Route
         do {
             route = try await leases.route(tenant.id)
+        } catch let error as APIError {
+            throw error
         } catch {
             context.logger.error("the store did not answer who serves the tenant", metadata: ["error": "\(error)"])
             throw APIError.unavailable(code: "store_unavailable", "the store did not answer; try again shortly")
@@ -33,6 +35,7 @@ struct LeaseRoutingMiddleware: RouterMiddleware {
                            headers: [.retryAfter: "1"])
         }
         guard let address = lease.advertise.flatMap(NodeAddress.init) else {
+            await leases.forgetHolder(of: tenant.id)
             throw APIError(.serviceUnavailable, code: "node_unreachable",
                            message: "tenant \(tenant.id) is served by node \(lease.nodeID), which advertises no address; retry once its lease expires",
                            headers: [.retryAfter: retryAfter])

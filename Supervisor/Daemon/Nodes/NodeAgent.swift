@@ -14,22 +14,20 @@ final class NodeAgent: Service, Sendable {
     let store: any Store
     let leases: TenantLeases
     let workers: WorkerManager
-    let meter: Meter
-    let approvals: ApprovalService
+    let decisions: DecisionServices
     let logger: Logger
     /// The advertised address: configured, or derived once the tenant API listens.
     private let advertise: Mutex<String?>
     private let failing = Failing()
 
-    init(settings: NodeSettings, store: any Store, leases: TenantLeases, workers: WorkerManager, meter: Meter,
-         approvals: ApprovalService, logger: Logger) {
+    init(settings: NodeSettings, store: any Store, leases: TenantLeases, workers: WorkerManager,
+         decisions: DecisionServices, logger: Logger) {
         advertise = Mutex(settings.advertise)
         self.settings = settings
         self.store = store
         self.leases = leases
         self.workers = workers
-        self.meter = meter
-        self.approvals = approvals
+        self.decisions = decisions
         self.logger = logger
     }
 
@@ -97,8 +95,10 @@ final class NodeAgent: Service, Sendable {
                 leaseTTLMs: settings.leaseTTLMs, workersRunning: load.running, callsInFlight: load.inFlight,
                 tenantIDs: asked))
         } catch StoreError.conflict(let message) {
-            logger.critical("this node's id was taken by another process: stopping every worker", metadata: ["error": "\(message)"])
-            for tenantID in await leases.dropAll() { await workers.fence(tenantID) }
+            guard let tenants = await leases.retire() else { return }
+            logger.critical("another process registered under this node's id: every worker stops and no call runs here",
+                            metadata: ["error": "\(message)"])
+            for tenantID in tenants { await workers.fence(tenantID) }
             return
         } catch {
             if failing.begin() {
@@ -139,7 +139,13 @@ final class NodeAgent: Service, Sendable {
     func chores() async {
         await releaseIdleLeases()
         await settleCallsOfDeadNodes()
-        await approvals.runWaiting()
+        await decisions.approvals.runWaiting()
+        // Plans edited through another node reach this node's policies.
+        do {
+            try await decisions.refreshPlans(store)
+        } catch {
+            logger.warning("the store's plans could not be given to the policies", metadata: ["error": "\(error)"])
+        }
     }
 
     /// A lease nobody used for the idle time, whose worker has stopped, goes back.
@@ -159,7 +165,7 @@ final class NodeAgent: Service, Sendable {
     func settleCallsOfDeadNodes() async {
         guard let nodes = try? await store.listNodes() else { return }
         let live = Set(nodes.filter { $0.state == .live }.map(\.id)).union([settings.id])
-        await meter.reconcile { reservation in reservation.nodeID.map { !live.contains($0) } ?? false }
+        await decisions.meter.reconcile { reservation in reservation.nodeID.map { !live.contains($0) } ?? false }
     }
 
     // MARK: Leaving

@@ -30,6 +30,8 @@ actor TenantLeases {
     /// Who holds the leases of tenants served elsewhere, briefly remembered:
     /// forwarding every call need not ask the store first.
     private var remote: [String: (lease: TenantLease, until: ContinuousClock.Instant)] = [:]
+    /// Another process registered under this node's id: this one serves no tenant any more.
+    private var replaced = false
 
     init(store: any Store, settings: NodeSettings) {
         self.store = store
@@ -41,6 +43,10 @@ actor TenantLeases {
     /// Where a call of the tenant runs: here when this node holds the lease or
     /// can take it now, else on the holder.
     func route(_ tenantID: String) async throws -> Route {
+        guard !replaced else {
+            throw APIError.unavailable(code: "node_replaced",
+                                       "another process registered as node \(settings.id): this one serves no tenant; stop it")
+        }
         let now = clock.now
         if var entry = held[tenantID], entry.validUntil > now {
             entry.lastUsed = now
@@ -120,7 +126,15 @@ actor TenantLeases {
         try await store.releaseLease(tenantID: tenantID, nodeID: settings.id)
     }
 
-    /// Forgets every lease (the node's id was taken over, or it is leaving); returns their tenants.
+    /// Another process took this node's id: forget every lease and take none
+    /// again. Returns the tenants whose workers must stop; nil once retired.
+    func retire() -> [String]? {
+        guard !replaced else { return nil }
+        replaced = true
+        return dropAll()
+    }
+
+    /// Forgets every lease (the node is leaving); returns their tenants.
     func dropAll() -> [String] {
         let all = held.keys.sorted()
         held = [:]

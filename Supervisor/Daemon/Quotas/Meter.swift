@@ -205,7 +205,7 @@ final class Meter: Sendable {
 
     /// Errors that mean the call never reached a tool: not counted.
     static let neverStarted: Set<String> = ["worker_unavailable", "worker_restarting", "worker_degraded", "busy",
-                                            "workers_disabled", "tenant_suspended"]
+                                            "workers_disabled", "tenant_suspended", "tenant_moved"]
 
     /// Retries a settlement the store could not take, every second, until it
     /// does (or another node settled the reservation as interrupted).

@@ -200,6 +200,8 @@ public actor WorkerManager {
         let route: TenantLeases.Route
         do {
             route = try await leases.route(tenantID)
+        } catch let error as APIError {
+            throw error
         } catch {
             throw APIError.unavailable(code: "store_unavailable", "the store did not answer; try again shortly")
         }
