@@ -77,6 +77,22 @@ struct NodesTests {
             #expect(stdout.joined() == "first\nsecond\n", "\(events)")
             #expect(events.last?.event == "result" && events.last.map { $0.data.contains("\"status\":\"ok\"") } == true)
 
+            // A client that hangs up on a forwarding node stops the call on the holder too.
+            let holder = try #require(cluster.index(of: leases[streamed.id]))
+            _ = try? await LocalHTTPClient.send(
+                "POST", "/v1/exec", to: .tcp(host: "127.0.0.1", port: cluster.ports[(holder + 1) % 3]),
+                headers: bearer(token) + [("Content-Type", "application/json"), ("Accept", "text/event-stream"),
+                                          ("X-Request-Id", "hangup-1")],
+                body: Live.json(["language": "python", "timeout_ms": 60_000,
+                                 "code": "import time\nprint('going', flush=True)\ntime.sleep(50)"]),
+                timeout: .seconds(3))
+            #expect(await Live.eventually(within: 20) {
+                let workers = (try? await cluster.admin(holder).workers()) ?? []
+                return workers.first { $0.tenantID == streamed.id }?.callsInFlight == 0
+            }, "the call went on on the holder after its client left")
+            #expect(try await cluster.admin(0).audit(AuditQuery(limit: 1000), tenant: streamed.id)
+                .contains { $0.requestID == "hangup-1" && $0.event == "decision" }, "the call reached the holder")
+
             // Files go to the holder too: what one node wrote, every node reads.
             let read = try await cluster.send("GET", "/v1/files/go", via: 0, token: token)
             #expect(read.status == 200 && String(decoding: read.body, as: UTF8.self) == "go")
@@ -190,7 +206,7 @@ struct NodesTests {
                 return try await group.reduce(into: [LocalHTTPClient.Response]()) { $0.append($1) }
             }
             let statuses = Dictionary(grouping: responses, by: \.status).mapValues(\.count)
-            #expect(statuses[200] == 10 && statuses[429] == 90, "\(statuses)")
+            #expect(statuses[200] == 10 && statuses[429] == 90, "\(statuses) \(Set(responses.compactMap { $0.errorMessage }))")
             #expect(Set(responses.filter { $0.status == 200 }.compactMap { $0.header(Self.nodeHeader) }).count == 1)
 
             let runs = try await cluster.send("GET", "/v1/files/runs", via: 2, token: token)

@@ -35,7 +35,11 @@ final class NodeAgent: Service, Sendable {
     /// it is the one other nodes use, and it is in the store before this returns.
     func announce(_ derived: String?) async {
         advertise.withLock { current in current = settings.advertise ?? derived }
-        await heartbeat()
+        // A store that does not answer yet gets ten seconds; the heartbeats go on trying after.
+        for _ in 0..<50 {
+            if await heartbeat() { return }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
     }
 
     /// Registers this node. When another process heartbeated under the same id
@@ -85,7 +89,9 @@ final class NodeAgent: Service, Sendable {
         }
     }
 
-    func heartbeat() async {
+    /// One heartbeat; false when the store did not take it.
+    @discardableResult
+    func heartbeat() async -> Bool {
         let (asked, at) = await leases.renewalSnapshot()
         let load = await workers.load
         let renewed: [RenewedLease]
@@ -95,17 +101,17 @@ final class NodeAgent: Service, Sendable {
                 leaseTTLMs: settings.leaseTTLMs, workersRunning: load.running, callsInFlight: load.inFlight,
                 tenantIDs: asked))
         } catch StoreError.conflict(let message) {
-            guard let tenants = await leases.retire() else { return }
+            guard let tenants = await leases.retire() else { return false }
             logger.critical("another process registered under this node's id: every worker stops and no call runs here",
                             metadata: ["error": "\(message)"])
             for tenantID in tenants { await workers.fence(tenantID) }
-            return
+            return false
         } catch {
             if failing.begin() {
                 logger.error("heartbeat failed: leases this node cannot renew stop their workers before they expire",
                              metadata: ["error": "\(error)"])
             }
-            return
+            return false
         }
         if failing.end() { logger.notice("heartbeat works again") }
         for tenantID in await leases.applyRenewal(asked: asked, renewed: Set(renewed.map(\.tenantID)), at: at) {
@@ -117,6 +123,7 @@ final class NodeAgent: Service, Sendable {
             await workers.stop(lease.tenantID, tenantStatus: lease.tenantStatus)
             try? await leases.release(lease.tenantID)
         }
+        return true
     }
 
     // MARK: Fencing

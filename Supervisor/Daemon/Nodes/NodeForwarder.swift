@@ -41,39 +41,18 @@ struct NodeForwarder: Sendable {
         let (heads, headSink) = AsyncThrowingStream<HTTPResponseHead, any Error>.makeStream()
         let (body, bodySink) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
         let exchange = Task {
-            do {
-                try await channel.executeThenClose { inbound, outbound in
-                    try await outbound.write(.head(head))
-                    for try await chunk in request.body { try await outbound.write(.body(.byteBuffer(chunk))) }
-                    try await outbound.write(.end(nil))
-                    for try await part in inbound {
-                        switch part {
-                        case .head(let responseHead):
-                            headSink.yield(responseHead)
-                            headSink.finish()
-                        case .body(let chunk):
-                            bodySink.yield(chunk)
-                        case .end:
-                            bodySink.finish()
-                            return
-                        }
-                    }
-                    throw Unreachable(detail: "the node closed the connection before the answer ended")
+            await withTaskGroup(of: Void.self) { group in
+                // The client went away (or stopped reading): close the upstream call, which the holder sees and stops.
+                group.addTask {
+                    while !Task.isCancelled, client.isActive { try? await Task.sleep(for: WorkerCall.clientCheck) }
                 }
-            } catch {
-                headSink.finish(throwing: error)
-                bodySink.finish(throwing: error)
+                group.addTask { await Self.exchange(channel, head: head, body: request.body, heads: headSink, chunks: bodySink) }
+                // Whichever ends first ends the other.
+                await group.next()
+                group.cancelAll()
             }
         }
-        // The client went away (or stopped reading): close the upstream call, which the holder sees and stops.
         bodySink.onTermination = { _ in exchange.cancel() }
-        let watchdog = Task {
-            while !Task.isCancelled {
-                try await Task.sleep(for: WorkerCall.clientCheck)
-                if !client.isActive { exchange.cancel() }
-            }
-        }
-        defer { watchdog.cancel() }
 
         let responseHead: HTTPResponseHead
         do {
@@ -81,6 +60,7 @@ struct NodeForwarder: Sendable {
             guard let first = try await iterator.next() else { throw Unreachable(detail: "no answer") }
             responseHead = first
         } catch let error as Unreachable {
+            exchange.cancel()
             throw error
         } catch {
             exchange.cancel()
@@ -93,6 +73,36 @@ struct NodeForwarder: Sendable {
         headers[Self.forwardedBy] = nodeID
         return Response(status: .init(code: Int(responseHead.status.code), reasonPhrase: responseHead.status.reasonPhrase),
                         headers: headers, body: ResponseBody(asyncSequence: body))
+    }
+
+    /// Sends the request and hands the answer's head and body pieces on as they come.
+    private static func exchange(_ channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>,
+                                 head: HTTPRequestHead, body: RequestBody,
+                                 heads: AsyncThrowingStream<HTTPResponseHead, any Error>.Continuation,
+                                 chunks: AsyncThrowingStream<ByteBuffer, any Error>.Continuation) async {
+        do {
+            try await channel.executeThenClose { inbound, outbound in
+                try await outbound.write(.head(head))
+                for try await chunk in body { try await outbound.write(.body(.byteBuffer(chunk))) }
+                try await outbound.write(.end(nil))
+                for try await part in inbound {
+                    switch part {
+                    case .head(let responseHead):
+                        heads.yield(responseHead)
+                        heads.finish()
+                    case .body(let chunk):
+                        chunks.yield(chunk)
+                    case .end:
+                        chunks.finish()
+                        return
+                    }
+                }
+                throw Unreachable(detail: "the node closed the connection before the answer ended")
+            }
+        } catch {
+            heads.finish(throwing: error)
+            chunks.finish(throwing: error)
+        }
     }
 
     /// The request as the holder gets it: the same method, path, headers and

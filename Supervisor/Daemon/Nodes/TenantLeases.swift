@@ -32,6 +32,9 @@ actor TenantLeases {
     private var remote: [String: (lease: TenantLease, until: ContinuousClock.Instant)] = [:]
     /// Another process registered under this node's id: this one serves no tenant any more.
     private var replaced = false
+    /// Leases being given back: not taken again until the store has deleted them,
+    /// or the deletion could remove a lease taken in between.
+    private var releasing: Set<String> = []
 
     init(store: any Store, settings: NodeSettings) {
         self.store = store
@@ -47,6 +50,7 @@ actor TenantLeases {
             throw APIError.unavailable(code: "node_replaced",
                                        "another process registered as node \(settings.id): this one serves no tenant; stop it")
         }
+        while releasing.contains(tenantID) { try await Task.sleep(for: .milliseconds(5)) }
         let now = clock.now
         if var entry = held[tenantID], entry.validUntil > now {
             entry.lastUsed = now
@@ -75,7 +79,7 @@ actor TenantLeases {
             remote[tenantID] = nil
             return .local
         case .held(let lease):
-            held[tenantID] = nil
+            // A local entry left here has run out: the fence stops its worker.
             // Until the next heartbeat at most: a holder that dies is noticed within a beat.
             let remaining = Duration.milliseconds(max(0, lease.remainingMs))
             remote[tenantID] = (lease, clock.now + min(remaining, settings.heartbeat))
@@ -123,6 +127,8 @@ actor TenantLeases {
     /// Gives a lease back: forgotten here first, so nothing acts on it while the store deletes it.
     func release(_ tenantID: String) async throws {
         guard held.removeValue(forKey: tenantID) != nil else { return }
+        releasing.insert(tenantID)
+        defer { releasing.remove(tenantID) }
         try await store.releaseLease(tenantID: tenantID, nodeID: settings.id)
     }
 
