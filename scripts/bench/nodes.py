@@ -34,12 +34,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from exec import Client, Daemon, percentile  # noqa: E402  (same folder)
-from store import POSTGRES_SH, psql, with_database  # noqa: E402
+from exec import Client, Daemon, percentile, run_clients  # noqa: E402  (same folder)
+from store import postgres_server, psql, with_database  # noqa: E402
 
 MODES = ("one", "three", "three-direct")
 
@@ -70,39 +68,6 @@ class Cluster:
             d.stop()
         for state in self.dirs:
             shutil.rmtree(state, ignore_errors=True)
-
-
-def run_clients(target, clients, seconds):
-    """`target(n, i)` → (port, key) of client n's i-th call; `bash true` for `seconds`."""
-    latencies, errors = [], []
-    lock = threading.Lock()
-    stop_at = time.time() + seconds
-
-    def run(n):
-        connections, mine, i = {}, [], 0
-        while time.time() < stop_at:
-            port, key = target(n, i)
-            c = connections.setdefault(port, Client(port))
-            ns, status, body = c.exec(key, "bash", "true")
-            i += 1
-            if status == 200:
-                mine.append(ns / 1e6)
-            else:
-                with lock:
-                    errors.append((status, body[:200]))
-        with lock:
-            latencies.extend(mine)
-
-    t0 = time.time()
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.time() - t0
-    return {"calls": len(latencies), "errors": len(errors), "calls_per_second": len(latencies) / elapsed,
-            "p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
-            "first_error": str(errors[0]) if errors else None}
 
 
 def forward_pairs(cluster, key, holder, pairs):
@@ -139,57 +104,50 @@ def main():
     random.seed(a.seed)
     warden = os.path.abspath(a.warden)
 
-    started = False
-    postgres = a.postgres
-    if not postgres:
-        running = subprocess.run([POSTGRES_SH, "env"], capture_output=True, text=True).returncode == 0
-        postgres = subprocess.run([POSTGRES_SH, "start"], check=True, capture_output=True, text=True).stdout.strip()
-        started = not running
     databases = [f"warden_bench_nodes_{os.getpid()}_{n}" for n in (1, 3)]
     clusters = {}
-    try:
-        for name in databases:
-            psql(postgres, f"CREATE DATABASE {name}")
-        clusters["one"] = Cluster(warden, with_database(postgres, databases[0]), 1, "solo")
-        clusters["three"] = Cluster(warden, with_database(postgres, databases[1]), 3, "node")
-        keys = {}
-        for mode in ("one", "three"):
-            c = clusters[mode]
-            keys[mode] = [c.nodes[0].tenant_with_key(f"b{i}") for i in range(a.tenants)]
-            # Each tenant's first call places its lease (on node i % 3 in the cluster).
-            for i, key in enumerate(keys[mode]):
-                Client(c.nodes[i % len(c.nodes)].port).exec(key, "bash", "true")
-        leases = clusters["three"].leases()
-        names = [f"node-{i + 1}" for i in range(3)]
-        tenant_ids = [clusters["three"].nodes[0].admin("tenant", "show", f"b{i}")["id"] for i in range(a.tenants)]
-        holder_of = [names.index(leases[t]) for t in tenant_ids]
-        one_port = clusters["one"].nodes[0].port
-        three_ports = [d.port for d in clusters["three"].nodes]
+    with postgres_server(a.postgres) as postgres:
+        try:
+            for name in databases:
+                psql(postgres, f"CREATE DATABASE {name}")
+            clusters["one"] = Cluster(warden, with_database(postgres, databases[0]), 1, "solo")
+            clusters["three"] = Cluster(warden, with_database(postgres, databases[1]), 3, "node")
+            keys = {}
+            for mode in ("one", "three"):
+                c = clusters[mode]
+                keys[mode] = [c.nodes[0].tenant_with_key(f"b{i}") for i in range(a.tenants)]
+                # Each tenant's first call places its lease (on node i % 3 in the cluster).
+                for i, key in enumerate(keys[mode]):
+                    Client(c.nodes[i % len(c.nodes)].port).exec(key, "bash", "true")
+            leases = clusters["three"].leases()
+            names = [f"node-{i + 1}" for i in range(3)]
+            tenant_ids = [clusters["three"].nodes[0].admin("tenant", "show", f"b{i}")["id"] for i in range(a.tenants)]
+            holder_of = [names.index(leases[t]) for t in tenant_ids]
+            one_port = clusters["one"].nodes[0].port
+            three_ports = [d.port for d in clusters["three"].nodes]
 
-        targets = {
-            "one": lambda n, i: (one_port, keys["one"][(n + i) % a.tenants]),
-            "three": lambda n, i: (three_ports[(n + i // a.tenants) % 3], keys["three"][(n + i) % a.tenants]),
-            "three-direct": lambda n, i: (three_ports[holder_of[(n + i) % a.tenants]], keys["three"][(n + i) % a.tenants]),
-        }
-        runs = {m: [] for m in MODES}
-        load_before = os.getloadavg()[0]
-        for _ in range(a.rounds):
-            order = list(MODES)
-            random.shuffle(order)
-            for mode in order:
-                runs[mode].append(run_clients(targets[mode], a.clients, a.seconds))
-        forward = forward_pairs(clusters["three"], keys["three"][0], holder_of[0], a.pairs)
-        load_after = os.getloadavg()[0]
-    finally:
-        for c in clusters.values():
-            c.stop()
-        for name in databases:
-            try:
-                psql(postgres, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-            except subprocess.CalledProcessError:
-                pass
-        if started:
-            subprocess.run([POSTGRES_SH, "stop"], check=False)
+            targets = {
+                "one": lambda n, i: (one_port, keys["one"][(n + i) % a.tenants]),
+                "three": lambda n, i: (three_ports[(n + i // a.tenants) % 3], keys["three"][(n + i) % a.tenants]),
+                "three-direct": lambda n, i: (three_ports[holder_of[(n + i) % a.tenants]], keys["three"][(n + i) % a.tenants]),
+            }
+            runs = {m: [] for m in MODES}
+            load_before = os.getloadavg()[0]
+            for _ in range(a.rounds):
+                order = list(MODES)
+                random.shuffle(order)
+                for mode in order:
+                    runs[mode].append(run_clients(targets[mode], a.clients, a.seconds))
+            forward = forward_pairs(clusters["three"], keys["three"][0], holder_of[0], a.pairs)
+            load_after = os.getloadavg()[0]
+        finally:
+            for c in clusters.values():
+                c.stop()
+            for name in databases:
+                try:
+                    psql(postgres, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                except subprocess.CalledProcessError:
+                    pass
 
     rows = [{"mode": m, "rounds": len(rs), "calls_per_second": statistics.median(r["calls_per_second"] for r in rs),
              "p50_ms": statistics.median(r["p50_ms"] for r in rs), "p99_ms": statistics.median(r["p99_ms"] for r in rs),
