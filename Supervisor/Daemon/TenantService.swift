@@ -54,7 +54,7 @@ public struct TenantService: Sendable {
         let updated = try await store.setTenantStatus(id: tenant.id, to: status)
         if status != .active { await workers?.stop(tenant.id, graceMs: 0, tenantStatus: status) }
         if status == .deleted {
-            removeTenantDirectory(tenant.id)
+            Self.removeTenantDirectory(tenant.id, layout: layout, logger: logger)
         }
         logger.info("tenant status changed", metadata: ["tenant_id": "\(tenant.id)", "status": "\(status.rawValue)"])
         return updated
@@ -98,7 +98,7 @@ public struct TenantService: Sendable {
 
     /// Best effort: the tenant is already deleted in the store, which is what
     /// stops its calls; a leftover directory is logged, not fatal.
-    private func removeTenantDirectory(_ tenantID: String) {
+    static func removeTenantDirectory(_ tenantID: String, layout: StateLayout, logger: Logger) {
         let directory = layout.tenantDirectory(tenantID)
         guard FileManager.default.fileExists(atPath: directory) else { return }
         do {

@@ -79,16 +79,21 @@ struct LeaseGateTests {
         }
     }
 
-    @Test func aTenantSuspendedThroughAnotherNodeLosesItsWorkerHereAtTheNextHeartbeat() async throws {
+    @Test(arguments: [TenantStatus.suspended, .deleted])
+    func aTenantSuspendedOrDeletedThroughAnotherNodeLosesItsWorkerHereAtTheNextHeartbeat(_ status: TenantStatus) async throws {
         try await withLiveDaemon(Self.fastBeats) { daemon in
             let (tenant, token) = try await daemon.tenantWithKey("paused")
             #expect(try await daemon.exec(token, Self.echo).status == 200)
             let pid = try #require(try await daemon.workerPID(tenant.id))
+            let directory = StateLayout(root: daemon.stateDirectory).tenantDirectory(tenant.id)
+            #expect(FileManager.default.fileExists(atPath: directory))
 
             let other = try Self.otherNode(daemon)
-            _ = try await other.setTenantStatus(id: tenant.id, to: .suspended)
+            _ = try await other.setTenantStatus(id: tenant.id, to: status)
             #expect(await Live.eventually(within: 20) { !Live.isAlive(pid) })
             #expect(await Live.eventually(within: 20) { (try? await daemon.admin.leases().isEmpty) ?? false })
+            // A deleted tenant's workspace goes from the node that served it.
+            #expect(await Live.eventually(within: 20) { FileManager.default.fileExists(atPath: directory) == (status == .suspended) })
             try await other.close()
         }
     }

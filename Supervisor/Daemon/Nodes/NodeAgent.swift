@@ -118,10 +118,13 @@ final class NodeAgent: Service, Sendable {
             logger.warning("lost the lease of a tenant: its worker stops", metadata: ["tenant_id": "\(tenantID)"])
             await workers.fence(tenantID)
         }
-        // Suspended or deleted elsewhere: stop the worker here too, and let the lease go.
+        // Suspended or deleted through another node: stop the worker here too, and let the lease go.
         for lease in renewed where lease.tenantStatus != .active {
-            await workers.stop(lease.tenantID, tenantStatus: lease.tenantStatus)
+            await workers.stop(lease.tenantID, graceMs: 0, tenantStatus: lease.tenantStatus)
             try? await leases.release(lease.tenantID)
+            if lease.tenantStatus == .deleted {
+                TenantService.removeTenantDirectory(lease.tenantID, layout: workers.layout, logger: logger)
+            }
         }
         return true
     }

@@ -51,7 +51,7 @@ public actor WorkerManager {
     /// The tenant's plan caps for its cgroup (memory, processes), read when its worker starts.
     private var capsProvider: (@Sendable (Tenant) async -> TenantCaps)?
     private let jail: Jail
-    private let layout: StateLayout
+    nonisolated let layout: StateLayout
     private let logger: Logger
     private var reaper: Task<Void, Never>?
     /// Removes the tenant cgroups when this daemon ends, even by kill -9.
