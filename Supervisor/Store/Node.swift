@@ -104,6 +104,8 @@ public enum NodeRegistrationOutcome: Sendable, Equatable {
 public struct NodeHeartbeat: Sendable, Equatable {
     public var nodeID: String
     public var incarnation: String
+    /// nil keeps the address the node has: a heartbeat that started before the
+    /// address was known must not erase it.
     public var advertise: String?
     public var leaseTTLMs: Int64
     public var workersRunning: Int

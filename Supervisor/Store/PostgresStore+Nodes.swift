@@ -35,7 +35,7 @@ extension PostgresStore {
         return try await write { connection in
             let now = try Self.clock(connection)
             let own = try connection.execute("""
-                UPDATE nodes SET heartbeat_at = $1, advertise = $2, lease_ttl_ms = $3, workers_running = $4,
+                UPDATE nodes SET heartbeat_at = $1, advertise = COALESCE($2, advertise), lease_ttl_ms = $3, workers_running = $4,
                                  calls_in_flight = $5, state = 'up'
                 WHERE id = $6 AND incarnation = $7 RETURNING id
                 """, [now, beat.advertise, beat.leaseTTLMs, beat.workersRunning, beat.callsInFlight, beat.nodeID,

@@ -26,7 +26,7 @@ extension SQLiteStore {
         let now = Self.milliseconds(Date())
         return try await pool.write { db in
             try db.execute(sql: """
-                UPDATE nodes SET heartbeat_at = ?, advertise = ?, lease_ttl_ms = ?, workers_running = ?,
+                UPDATE nodes SET heartbeat_at = ?, advertise = COALESCE(?, advertise), lease_ttl_ms = ?, workers_running = ?,
                                  calls_in_flight = ?, state = 'up'
                 WHERE id = ? AND incarnation = ?
                 """, arguments: [now, beat.advertise, beat.leaseTTLMs, beat.workersRunning, beat.callsInFlight,

@@ -9,9 +9,11 @@ import Testing
 /// suspended through another node loses its worker here at the next heartbeat.
 @Suite("Tenant leases on one node")
 struct LeaseGateTests {
+    /// Short enough for the tests to see heartbeats act, long enough that a
+    /// loaded machine (the whole suite runs at once) renews in time.
     static func fastBeats(_ configuration: inout SupervisorConfiguration) {
-        configuration.nodeHeartbeatMs = 200
-        configuration.nodeLeaseTTLMs = 1000
+        configuration.nodeHeartbeatMs = 300
+        configuration.nodeLeaseTTLMs = 3000
     }
 
     static var echo: [String: Any] { ["language": "bash", "code": "echo hi"] }
@@ -64,13 +66,14 @@ struct LeaseGateTests {
     @Test func anotherProcessTakingThisNodesIDStopsItsWorkersAndItsCalls() async throws {
         try await withLiveDaemon(Self.fastBeats) { daemon in
             let (tenant, token) = try await daemon.tenantWithKey("stolen")
-            #expect(try await daemon.exec(token, Self.echo).status == 200)
+            let first = try await daemon.exec(token, Self.echo)
+            #expect(first.status == 200, "\(String(decoding: first.body, as: UTF8.self))")
             let pid = try #require(try await daemon.workerPID(tenant.id))
             let me = try await daemon.admin.nodes().node
 
             let intruder = try Self.otherNode(daemon)
             #expect(try await intruder.registerNode(NodeRegistration(id: me, incarnation: "inc_intruder", advertise: nil,
-                                                                     leaseTTLMs: 1000, takeOver: true)) == .registered)
+                                                                     leaseTTLMs: 3000, takeOver: true)) == .registered)
             #expect(await Live.eventually(within: 20) { !Live.isAlive(pid) })
             let refused = try await daemon.exec(token, Self.echo)
             #expect(refused.status == 503 && refused.errorCode == "node_replaced")
@@ -83,7 +86,8 @@ struct LeaseGateTests {
     func aTenantSuspendedOrDeletedThroughAnotherNodeLosesItsWorkerHereAtTheNextHeartbeat(_ status: TenantStatus) async throws {
         try await withLiveDaemon(Self.fastBeats) { daemon in
             let (tenant, token) = try await daemon.tenantWithKey("paused")
-            #expect(try await daemon.exec(token, Self.echo).status == 200)
+            let first = try await daemon.exec(token, Self.echo)
+            #expect(first.status == 200, "\(String(decoding: first.body, as: UTF8.self))")
             let pid = try #require(try await daemon.workerPID(tenant.id))
             let directory = StateLayout(root: daemon.stateDirectory).tenantDirectory(tenant.id)
             #expect(FileManager.default.fileExists(atPath: directory))

@@ -35,6 +35,9 @@ actor TenantLeases {
     /// Leases being given back: not taken again until the store has deleted them,
     /// or the deletion could remove a lease taken in between.
     private var releasing: Set<String> = []
+    /// Leases being taken now: calls arriving meanwhile wait for the same
+    /// answer (one write, not one per call), and the lease is not given back.
+    private var acquiring: [String: Task<Route, any Error>] = [:]
 
     init(store: any Store, settings: NodeSettings) {
         self.store = store
@@ -58,7 +61,11 @@ actor TenantLeases {
             return .local
         }
         if let cached = remote[tenantID], cached.until > now { return .elsewhere(cached.lease) }
-        return try await acquire(tenantID)
+        if let pending = acquiring[tenantID] { return try await pending.value }
+        let task = Task { try await acquire(tenantID) }
+        acquiring[tenantID] = task
+        defer { acquiring[tenantID] = nil }
+        return try await task.value
     }
 
     /// Forgets a remembered holder (it did not answer).
@@ -126,7 +133,7 @@ actor TenantLeases {
 
     /// Gives a lease back: forgotten here first, so nothing acts on it while the store deletes it.
     func release(_ tenantID: String) async throws {
-        guard held.removeValue(forKey: tenantID) != nil else { return }
+        guard acquiring[tenantID] == nil, held.removeValue(forKey: tenantID) != nil else { return }
         releasing.insert(tenantID)
         defer { releasing.remove(tenantID) }
         try await store.releaseLease(tenantID: tenantID, nodeID: settings.id)
