@@ -44,6 +44,15 @@ enum AdminOutput {
         "\(tenant.hostIDBase)-\(tenant.hostIDBase + tenant.hostIDCount - 1)"
     }
 
+    /// A short span: "0.4 s", "12 s", "3 min", "2 h".
+    static func age(milliseconds: Int64) -> String {
+        let seconds = Double(max(0, milliseconds)) / 1000
+        if seconds < 10 { return String(format: "%.1f s", seconds) }
+        if seconds < 120 { return "\(Int(seconds)) s" }
+        if seconds < 7200 { return "\(Int(seconds / 60)) min" }
+        return "\(Int(seconds / 3600)) h"
+    }
+
     static func date(_ date: Date) -> String {
         date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false)
             .timeSeparator(.colon))

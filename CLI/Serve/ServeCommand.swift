@@ -115,6 +115,17 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("egress-connect-timeout-ms"), help: "How long the egress proxy waits for an origin to accept a connection (default 10000).")
     var egressConnectTimeoutMs: Int?
+    @Option(name: .customLong("node-id"), help: "This node's id among nodes sharing a PostgreSQL store (default: the host name).")
+    var nodeID: String?
+
+    @Option(help: "Where other nodes reach this node's tenant API, http://host:port (default: http://HOST:PORT as bound).")
+    var advertise: String?
+
+    @Option(name: .customLong("heartbeat-ms"), help: "How often the node heartbeats and renews its tenant leases (default 2000).")
+    var heartbeatMs: Int?
+
+    @Option(name: .customLong("lease-ttl-ms"), help: "How long a tenant lease lasts without renewal; a dead node's tenants move after it (default 10000).")
+    var leaseTTLMs: Int?
 
     func run() async throws {
         let flags = ConfigurationLayer.flags([
@@ -150,6 +161,10 @@ struct ServeCommand: AsyncParsableCommand {
             .egressEnabled: egress.map { .string($0) },
             .egressMaxConnections: egressMaxConnections.map { .integer($0) },
             .egressConnectTimeoutMs: egressConnectTimeoutMs.map { .integer($0) },
+            .nodeID: nodeID.map { .string($0) },
+            .nodeAdvertise: advertise.map { .string($0) },
+            .nodeHeartbeatMs: heartbeatMs.map { .integer($0) },
+            .nodeLeaseTTLMs: leaseTTLMs.map { .integer($0) },
         ])
         let configuration: SupervisorConfiguration
         do {

@@ -71,6 +71,15 @@ public struct AdminClient: Sendable {
         try await call("POST", "/v1/workers/\(try Self.pathSegment(reference))/restart")
     }
 
+    public func nodes() async throws -> AdminAPI.NodeList {
+        try await call("GET", "/v1/nodes")
+    }
+
+    public func leases() async throws -> [TenantLease] {
+        let list: AdminAPI.LeaseList = try await call("GET", "/v1/leases")
+        return list.leases
+    }
+
     public func policy() async throws -> PolicyEngine.Summary {
         try await call("GET", "/v1/policy")
     }

@@ -5,6 +5,7 @@ import Store
 /// The operators' API, served only on the admin Unix socket.
 enum AdminRoutes {
     static func router(service: TenantService, decisions: DecisionServices, policy: AdminPeerPolicy,
+                       nodeID: String = NodeSettings.hostNodeID(),
                        status: @escaping @Sendable () async -> AdminAPI.Status) -> Router<AdminRequestContext> {
         let router = Router(context: AdminRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
@@ -82,6 +83,7 @@ enum AdminRoutes {
             methods.record("/v1/workers/:tenant/restart", .post)
         }
 
+        NodeAdminRoutes.add(to: router, methods: &methods, store: service.store, nodeID: nodeID)
         DecisionAdminRoutes.add(to: router, methods: &methods, decisions: decisions, service: service)
         QuotaAdminRoutes.add(to: router, methods: &methods, decisions: decisions, service: service)
 

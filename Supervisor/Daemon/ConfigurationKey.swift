@@ -35,6 +35,10 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case egressEnabled = "egress.enabled"
     case egressMaxConnections = "egress.max_connections"
     case egressConnectTimeoutMs = "egress.connect_timeout_ms"
+    case nodeID = "node.id"
+    case nodeAdvertise = "node.advertise"
+    case nodeHeartbeatMs = "node.heartbeat_ms"
+    case nodeLeaseTTLMs = "node.lease_ttl_ms"
 
     public var environmentVariable: String {
         "WARDEN_" + rawValue.uppercased().replacingOccurrences(of: ".", with: "_")
@@ -75,6 +79,10 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .egressEnabled: return "--egress"
         case .egressMaxConnections: return "--egress-max-connections"
         case .egressConnectTimeoutMs: return "--egress-connect-timeout-ms"
+        case .nodeID: return "--node-id"
+        case .nodeAdvertise: return "--advertise"
+        case .nodeHeartbeatMs: return "--heartbeat-ms"
+        case .nodeLeaseTTLMs: return "--lease-ttl-ms"
         }
     }
 

@@ -21,6 +21,7 @@ public final class Daemon: Sendable {
     private let logger: Logger
     private let workers: WorkerManager
     private let decisions: DecisionServices
+    private let node: NodeAgent
 
     /// Prepares the state directory, takes its lock and opens the store.
     /// `handleSignals` makes SIGTERM and SIGINT start a graceful shutdown;
@@ -50,7 +51,10 @@ public final class Daemon: Sendable {
         } catch {
             throw ConfigurationError("cannot prepare jails: \(error)")
         }
-        let workers = WorkerManager(settings: settings, jail: jail, layout: layout, logger: logger)
+        // Each tenant's worker runs on the one node holding its lease (one node with SQLite).
+        let nodeSettings = NodeSettings(configuration: configuration)
+        let leases = TenantLeases(store: store, settings: nodeSettings)
+        let workers = WorkerManager(settings: settings, jail: jail, layout: layout, logger: logger, leases: leases)
         self.workers = workers
         let execLimits = ExecController.ExecLimits(maxTimeoutMs: configuration.execMaxTimeoutMs,
                                                    maxCpuMs: configuration.execMaxCpuMs,
@@ -58,7 +62,7 @@ public final class Daemon: Sendable {
                                                    maxOutputBytes: configuration.execMaxOutputBytes)
 
         let decisions = try DecisionServices(store: store, configuration: configuration, workers: workers, logger: logger,
-                                             now: now)
+                                             now: now, leases: leases)
         self.decisions = decisions
         logger.info("policies loaded", metadata: ["directory": "\(decisions.engine.directory)",
                                                   "files": "\(decisions.engine.summary.files.count)"])
@@ -69,15 +73,27 @@ public final class Daemon: Sendable {
         let startedAt = Date()
         // IPv6 literals need brackets inside a URL.
         let host = configuration.host.contains(":") ? "[\(configuration.host)]" : configuration.host
+        let wildcard = ["0.0.0.0", "::", "[::]"].contains(configuration.host)
+        if nodeSettings.advertise == nil, wildcard, configuration.store != .sqlite {
+            throw ConfigurationError(
+                "the tenant API listens on every address (\(configuration.host)): set node.advertise (--advertise) to the http://host:port other nodes reach this one at")
+        }
+        let node = NodeAgent(settings: nodeSettings, store: store, leases: leases, workers: workers, decisions: decisions,
+                             logger: logger)
+        self.node = node
 
         let publicApp = Application(
             router: PublicRoutes.router(store: store, configuration: configuration, hostChecks: hostChecks,
-                                        workers: workers, execLimits: execLimits, decisions: decisions),
+                                        workers: workers, execLimits: execLimits, decisions: decisions,
+                                        routing: LeaseRoutingMiddleware(leases: leases,
+                                                                        forwarder: NodeForwarder(nodeID: nodeSettings.id))),
             server: .http1(configuration: .init(additionalChannelHandlers: [ClientDisconnectHandler()],
                                                 idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "warden"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
+                // Other nodes learn where to forward calls before anyone learns this node listens.
+                await node.announce(wildcard ? nil : "http://\(host):\(port)")
                 await listening.set(port: port)
                 logger.info("tenant API listening", metadata: ["address": "http://\(host):\(port)"])
             },
@@ -86,7 +102,8 @@ public final class Daemon: Sendable {
         var service = TenantService(store: store, layout: layout, logger: logger)
         service.workers = workers
         let adminApp = Application(
-            router: AdminRoutes.router(service: service, decisions: decisions, policy: AdminPeerPolicy()) {
+            router: AdminRoutes.router(service: service, decisions: decisions, policy: AdminPeerPolicy(),
+                                       nodeID: nodeSettings.id) {
                 let port = await listening.current ?? 0
                 return AdminAPI.Status(version: WardenVersion.current, pid: getpid(), stateDirectory: layout.root,
                                        httpAddress: "http://\(host):\(port)", startedAt: startedAt)
@@ -103,7 +120,9 @@ public final class Daemon: Sendable {
 
         // Services stop in reverse order, each draining before the next: tenant
         // calls stop first, the admin socket last.
+        // The node leaves (releasing its leases) only once its workers have stopped.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: node, serviceName: "node"),
             .init(service: WorkerService(workers: workers, graceMs: Int(configuration.shutdownGraceSeconds * 1000)),
                   serviceName: "workers"),
             .init(service: adminApp, serviceName: "admin-api"),
@@ -139,8 +158,22 @@ public final class Daemon: Sendable {
         let meter = decisions.meter
         await workers.setCapsProvider { tenant in await meter.caps(for: tenant) }
         await workers.setEgressProxy(decisions.egress)
-        await decisions.meter.reconcile()
-        await decisions.approvals.failInterrupted()
+        do {
+            try await node.register()
+        } catch {
+            try? await store.close()
+            throw error
+        }
+        // Calls this node's previous run (or a dead node) left open, and approved
+        // calls no live node serves, ended with their process.
+        let me = node.settings.id
+        let live = Set(((try? await store.listNodes()) ?? []).filter { $0.state == .live }.map(\.id)).union([me])
+        await meter.reconcile { reservation in
+            guard let owner = reservation.nodeID else { return true }
+            return owner == me || !live.contains(owner)
+        }
+        let servedElsewhere = ((try? await store.listLeases()) ?? []).filter { $0.nodeID != me && $0.remainingMs > 0 }
+        await decisions.approvals.failInterrupted(servedElsewhere: Set(servedElsewhere.map(\.tenantID)))
         do {
             try await decisions.publishPlans(store)
         } catch {

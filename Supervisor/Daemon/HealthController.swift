@@ -7,6 +7,7 @@ import Store
 struct HealthController {
     let store: any Store
     let hostChecks: HostChecks
+    let leases: TenantLeases?
     let workers: @Sendable () async -> Health.Workers
 
     struct Health: Codable, Sendable {
@@ -16,6 +17,7 @@ struct HealthController {
         var store: StoreHealth
         var workers: Workers
         var host: HostChecks
+        var node: Node?
 
         struct StoreHealth: Codable, Sendable {
             var backend: String
@@ -26,6 +28,12 @@ struct HealthController {
         struct Workers: Codable, Sendable {
             var running: Int
             var degraded: Int
+        }
+
+        /// This node, and how many tenant leases it holds.
+        struct Node: Codable, Sendable {
+            var id: String
+            var leases: Int
         }
     }
 
@@ -38,9 +46,11 @@ struct HealthController {
             storeHealth.error = "\(error)"
             context.logger.warning("health check: store unreachable", metadata: ["error": "\(error)"])
         }
+        var node: Health.Node?
+        if let leases { node = Health.Node(id: leases.nodeID, leases: await leases.heldTenantIDs.count) }
         let health = Health(status: storeHealth.reachable ? "ok" : "unavailable",
                             version: WardenVersion.current, features: WardenVersion.features,
-                            store: storeHealth, workers: await workers(), host: hostChecks)
+                            store: storeHealth, workers: await workers(), host: hostChecks, node: node)
         return try JSONResponse.make(health, status: storeHealth.reachable ? .ok : .serviceUnavailable)
     }
 }

@@ -33,11 +33,13 @@ public enum LocalHTTPClient {
         public var description: String
     }
 
+    /// `onBody` sees each piece of the body as it arrives (streamed answers).
     public static func send(_ method: String, _ path: String, to endpoint: Endpoint,
                             headers: [(String, String)] = [], body: Data? = nil,
-                            timeout: Duration = .seconds(30)) async throws -> Response {
+                            timeout: Duration = .seconds(30),
+                            onBody: (@Sendable (Data) -> Void)? = nil) async throws -> Response {
         try await withThrowingTaskGroup(of: Response?.self) { group in
-            group.addTask { try await exchange(method, path, endpoint: endpoint, headers: headers, body: body) }
+            group.addTask { try await exchange(method, path, endpoint: endpoint, headers: headers, body: body, onBody: onBody) }
             group.addTask {
                 try await Task.sleep(for: timeout)
                 return nil
@@ -51,7 +53,8 @@ public enum LocalHTTPClient {
     }
 
     private static func exchange(_ method: String, _ path: String, endpoint: Endpoint,
-                                 headers: [(String, String)], body: Data?) async throws -> Response {
+                                 headers: [(String, String)], body: Data?,
+                                 onBody: (@Sendable (Data) -> Void)?) async throws -> Response {
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         let initializer: @Sendable (any Channel) -> EventLoopFuture<NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>> = { channel in
             channel.eventLoop.makeCompletedFuture {
@@ -100,6 +103,7 @@ public enum LocalHTTPClient {
                     response.headers = responseHead.headers.map { ($0.name, $0.value) }
                 case .body(let buffer):
                     response.body.append(contentsOf: buffer.readableBytesView)
+                    onBody?(Data(buffer.readableBytesView))
                 case .end:
                     return response
                 }

@@ -5,7 +5,7 @@ import Store
 enum PublicRoutes {
     static func router(store: any Store, configuration: SupervisorConfiguration, hostChecks: HostChecks,
                        workers: WorkerManager?, execLimits: ExecController.ExecLimits,
-                       decisions: DecisionServices) -> Router<APIRequestContext> {
+                       decisions: DecisionServices, routing: LeaseRoutingMiddleware? = nil) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         // Order matters: a middleware wraps only the routes added after it.
         router.add(middleware: RequestIDMiddleware())
@@ -14,7 +14,7 @@ enum PublicRoutes {
         router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
         var methods = RouteMethods()
 
-        let health = HealthController(store: store, hostChecks: hostChecks) {
+        let health = HealthController(store: store, hostChecks: hostChecks, leases: routing?.leases) {
             guard let workers else { return .init(running: 0, degraded: 0) }
             return .init(running: await workers.running, degraded: await workers.degraded)
         }
@@ -34,19 +34,21 @@ enum PublicRoutes {
         methods.record("/v1/whoami", .get)
 
         if let workers {
+            // Calls that need the worker run on the node holding the tenant's lease.
+            let served = routing.map { authenticated.group().add(middleware: $0) } ?? authenticated
             let call = WorkerCall(manager: workers)
             let storage = StorageGauge(call: call, store: store, logger: decisions.meter.logger, rootMode: hostChecks.rootMode)
             let exec = ExecController(call: call, limits: execLimits, pipeline: decisions.pipeline, storage: storage,
                                       egress: decisions.egress)
-            authenticated.post("/v1/exec") { request, context in try await exec.exec(request, context: context) }
+            served.post("/v1/exec") { request, context in try await exec.exec(request, context: context) }
             methods.record("/v1/exec", .post)
 
             let files = FilesController(call: call, maxBodyBytes: configuration.maxBodyBytes, pipeline: decisions.pipeline,
                                         storage: storage)
-            authenticated.get("/v1/files") { request, context in try await files.list(request, context: context) }
-            authenticated.get("/v1/files/**") { request, context in try await files.read(request, context: context) }
-            authenticated.put("/v1/files/**") { request, context in try await files.write(request, context: context) }
-            authenticated.delete("/v1/files/**") { request, context in try await files.delete(request, context: context) }
+            served.get("/v1/files") { request, context in try await files.list(request, context: context) }
+            served.get("/v1/files/**") { request, context in try await files.read(request, context: context) }
+            served.put("/v1/files/**") { request, context in try await files.write(request, context: context) }
+            served.delete("/v1/files/**") { request, context in try await files.delete(request, context: context) }
             methods.record("/v1/files", .get)
             methods.record("/v1/files/**", .get)
             methods.record("/v1/files/**", .put)

@@ -58,6 +58,15 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     public var egressMaxConnections = 64
     /// How long the proxy waits for an origin to accept a connection.
     public var egressConnectTimeoutMs = 10_000
+    /// This node's name among the nodes sharing a store; nil = the host's name.
+    public var nodeID: String?
+    /// Where other nodes reach this one's tenant API (`http://host:port`); nil =
+    /// `http://<http.host>:<bound port>`.
+    public var nodeAdvertise: String?
+    /// How often the node proves it is alive and renews its tenant leases.
+    public var nodeHeartbeatMs = 2_000
+    /// A lease not renewed for this long may be taken over by another node.
+    public var nodeLeaseTTLMs = 10_000
 
     public init() {}
 
@@ -74,7 +83,7 @@ public struct SupervisorConfiguration: Sendable, Equatable {
                 try configuration.apply(key, value, from: layer.name(of: key))
             }
         }
-        return configuration
+        return try configuration.validated()
     }
 
     private mutating func apply(_ key: ConfigurationKey, _ value: ConfigurationValue, from source: String) throws {
@@ -156,7 +165,34 @@ public struct SupervisorConfiguration: Sendable, Equatable {
             egressMaxConnections = try value.integer(source, in: 1...100_000)
         case .egressConnectTimeoutMs:
             egressConnectTimeoutMs = try value.integer(source, in: 10...600_000)
+        case .nodeID:
+            let id = try value.nonEmptyString(source)
+            do {
+                try NodeRecord.validate(id: id)
+            } catch let error as StoreError {
+                throw ConfigurationError("\(source): \(error)")
+            }
+            nodeID = id
+        case .nodeAdvertise:
+            let url = try value.nonEmptyString(source)
+            guard NodeAddress(url) != nil else {
+                throw ConfigurationError("\(source): '\(url)' is not an http://host:port address other nodes can reach")
+            }
+            nodeAdvertise = url
+        case .nodeHeartbeatMs:
+            nodeHeartbeatMs = try value.integer(source, in: 50...60_000)
+        case .nodeLeaseTTLMs:
+            nodeLeaseTTLMs = try value.integer(source, in: 150...600_000)
         }
+    }
+
+    /// Rules between settings, checked once every layer is applied.
+    func validated() throws -> SupervisorConfiguration {
+        guard nodeLeaseTTLMs >= 3 * nodeHeartbeatMs else {
+            throw ConfigurationError(
+                "node.lease_ttl_ms (\(nodeLeaseTTLMs)) must be at least three heartbeats (node.heartbeat_ms is \(nodeHeartbeatMs)): a lease must survive a missed heartbeat")
+        }
+        return self
     }
 }
 

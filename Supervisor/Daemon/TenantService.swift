@@ -38,7 +38,7 @@ public struct TenantService: Sendable {
     public func create(name: String, plan: String?) async throws -> Tenant {
         let tenant = try await store.createTenant(name: name, plan: plan ?? Tenant.defaultPlan)
         do {
-            try makeWorkspace(for: tenant)
+            try Self.makeWorkspace(for: tenant, layout: layout, rootMode: rootMode)
         } catch {
             // A tenant without a workspace cannot run anything: take it back.
             _ = try? await store.setTenantStatus(id: tenant.id, to: .deleted)
@@ -54,7 +54,7 @@ public struct TenantService: Sendable {
         let updated = try await store.setTenantStatus(id: tenant.id, to: status)
         if status != .active { await workers?.stop(tenant.id, graceMs: 0, tenantStatus: status) }
         if status == .deleted {
-            removeTenantDirectory(tenant.id)
+            Self.removeTenantDirectory(tenant.id, layout: layout, logger: logger)
         }
         logger.info("tenant status changed", metadata: ["tenant_id": "\(tenant.id)", "status": "\(status.rawValue)"])
         return updated
@@ -80,7 +80,9 @@ public struct TenantService: Sendable {
 
     // MARK: Disk
 
-    private func makeWorkspace(for tenant: Tenant) throws {
+    /// The tenant's directory and empty workspace: made when the tenant is
+    /// created, and by any other node the first time it runs the tenant.
+    static func makeWorkspace(for tenant: Tenant, layout: StateLayout, rootMode: Bool) throws {
         let tenantDirectory = layout.tenantDirectory(tenant.id)
         let workspace = layout.workspace(tenant.id)
         try FileManager.default.createDirectory(atPath: workspace, withIntermediateDirectories: true)
@@ -96,7 +98,7 @@ public struct TenantService: Sendable {
 
     /// Best effort: the tenant is already deleted in the store, which is what
     /// stops its calls; a leftover directory is logged, not fatal.
-    private func removeTenantDirectory(_ tenantID: String) {
+    static func removeTenantDirectory(_ tenantID: String, layout: StateLayout, logger: Logger) {
         let directory = layout.tenantDirectory(tenantID)
         guard FileManager.default.fileExists(atPath: directory) else { return }
         do {

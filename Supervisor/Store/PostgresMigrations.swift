@@ -20,6 +20,9 @@ enum PostgresMigrations {
                                        [plan.name, try PostgresStore.planSpec(plan), now, now])
             }
         },
+        Migration(version: "v2-nodes-and-tenant-leases") { connection in
+            try connection.execute(v2)
+        },
     ]
 
     static var versions: [String] { all.map(\.version) }
@@ -171,6 +174,33 @@ enum PostgresMigrations {
         );
         CREATE INDEX usage_ledger_ended ON usage_ledger (ended_at);
         CREATE INDEX usage_ledger_tenant ON usage_ledger (tenant_id, ended_at);
+        """
+
+    /// Several nodes on one store: who is there, and which node runs each tenant's worker.
+    private static let v2 = """
+        CREATE TABLE nodes (
+            id TEXT PRIMARY KEY,
+            incarnation TEXT NOT NULL,
+            advertise TEXT,
+            state TEXT NOT NULL CHECK (state IN ('up', 'left')),
+            started_at BIGINT NOT NULL,
+            heartbeat_at BIGINT NOT NULL,
+            lease_ttl_ms BIGINT NOT NULL,
+            workers_running BIGINT NOT NULL DEFAULT 0,
+            calls_in_flight BIGINT NOT NULL DEFAULT 0
+        );
+
+        -- One row per tenant whose worker some node may run; expired rows may be taken over.
+        CREATE TABLE tenant_leases (
+            tenant_id TEXT PRIMARY KEY,
+            node_id TEXT NOT NULL,
+            acquired_at BIGINT NOT NULL,
+            expires_at BIGINT NOT NULL
+        );
+        CREATE INDEX tenant_leases_node ON tenant_leases (node_id);
+
+        -- The node running the call: another settles it when that node dies.
+        ALTER TABLE reservations ADD COLUMN node_id TEXT;
         """
 }
 

@@ -33,10 +33,10 @@ extension PostgresStore {
                 try Self.add(connection, request.tenantID, charge.metric, charge.periodStart, used: 0, reserved: charge.amount)
             }
             try connection.execute("""
-                INSERT INTO reservations (id, tenant_id, tool, request_id, idempotency_key, started_at, charges)
-                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                INSERT INTO reservations (id, tenant_id, tool, request_id, idempotency_key, started_at, charges, node_id)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                 """, [request.id, request.tenantID, request.tool, request.requestID, request.idempotencyKey,
-                      Self.milliseconds(request.at), charges])
+                      Self.milliseconds(request.at), charges, request.nodeID])
             return outcome
         }
     }
@@ -81,7 +81,8 @@ extension PostgresStore {
         try await read { connection in
             try connection.execute("SELECT * FROM reservations ORDER BY started_at", []).rows.map { row in
                 OpenReservation(id: try row.string("id"), tenantID: try row.string("tenant_id"), tool: try row.string("tool"),
-                                requestID: try row.string("request_id"), startedAt: Self.date(try row.int64("started_at")))
+                                requestID: try row.string("request_id"), startedAt: Self.date(try row.int64("started_at")),
+                                nodeID: try row.optionalString("node_id"))
             }
         }
     }

@@ -133,6 +133,27 @@ enum SQLiteMigrations {
                           options: .unique)
             try db.create(index: "usage_ledger_tenant", on: "usage_ledger", columns: ["tenant_id", "ended_at"])
         }
+        // The same tables as PostgreSQL's, so one code path serves one node or several.
+        migrator.registerMigration("v4-nodes-and-tenant-leases") { db in
+            try db.create(table: "nodes") { table in
+                table.primaryKey("id", .text)
+                table.column("incarnation", .text).notNull()
+                table.column("advertise", .text)
+                table.column("state", .text).notNull().check { ["up", "left"].contains($0) }
+                table.column("started_at", .integer).notNull()
+                table.column("heartbeat_at", .integer).notNull()
+                table.column("lease_ttl_ms", .integer).notNull()
+                table.column("workers_running", .integer).notNull().defaults(to: 0)
+                table.column("calls_in_flight", .integer).notNull().defaults(to: 0)
+            }
+            try db.create(table: "tenant_leases") { table in
+                table.primaryKey("tenant_id", .text)
+                table.column("node_id", .text).notNull().indexed()
+                table.column("acquired_at", .integer).notNull()
+                table.column("expires_at", .integer).notNull()
+            }
+            try db.alter(table: "reservations") { table in table.add(column: "node_id", .text) }
+        }
         return migrator
     }
 }

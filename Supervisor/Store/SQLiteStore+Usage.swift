@@ -27,10 +27,10 @@ extension SQLiteStore {
                 try Self.add(db, request.tenantID, charge.metric, charge.periodStart, used: 0, reserved: charge.amount)
             }
             try db.cachedStatement(sql: """
-                INSERT INTO reservations (id, tenant_id, tool, request_id, idempotency_key, started_at, charges)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO reservations (id, tenant_id, tool, request_id, idempotency_key, started_at, charges, node_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [request.id, request.tenantID, request.tool, request.requestID, request.idempotencyKey,
-                                 Self.milliseconds(request.at), charges])
+                                 Self.milliseconds(request.at), charges, request.nodeID])
             return outcome
         }
     }
@@ -75,7 +75,7 @@ extension SQLiteStore {
         try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM reservations ORDER BY started_at").map { row in
                 OpenReservation(id: row["id"], tenantID: row["tenant_id"], tool: row["tool"], requestID: row["request_id"],
-                                startedAt: Self.date(row["started_at"]))
+                                startedAt: Self.date(row["started_at"]), nodeID: row["node_id"])
             }
         }
     }

@@ -117,6 +117,34 @@ public protocol Store: Sendable {
     /// Ledger records, oldest first.
     func ledger(_ query: LedgerQuery) async throws -> [LedgerRecord]
 
+    // MARK: Nodes and tenant leases
+
+    /// Records a starting node; `.stillLive` when another process heartbeated
+    /// under the same id within its TTL (unless `takeOver`).
+    func registerNode(_ registration: NodeRegistration) async throws -> NodeRegistrationOutcome
+
+    /// Refreshes the node's row and renews those of the named leases it still
+    /// holds unexpired, atomically. Throws `.conflict` when another process
+    /// registered under the node's id since: its leases are no longer its own.
+    func heartbeat(_ beat: NodeHeartbeat) async throws -> [RenewedLease]
+
+    /// A graceful stop: releases every lease of the node and marks it left.
+    func leaveNode(id: String, incarnation: String) async throws
+
+    /// Every node the store knows, by id, with its state and load.
+    func listNodes() async throws -> [NodeRecord]
+
+    /// Takes the tenant's lease for `nodeID` for `ttlMs`, atomically: when no
+    /// one holds it, it has expired, or the node holds it already (a renewal).
+    /// Otherwise answers who holds it.
+    func acquireLease(tenantID: String, nodeID: String, ttlMs: Int64) async throws -> LeaseOutcome
+
+    /// Gives the lease up if `nodeID` holds it; nothing otherwise.
+    func releaseLease(tenantID: String, nodeID: String) async throws
+
+    /// Every lease row, expired ones included, by tenant.
+    func listLeases() async throws -> [TenantLease]
+
     func close() async throws
 }
 

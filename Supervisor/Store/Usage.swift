@@ -37,10 +37,13 @@ public struct ReservationRequest: Sendable {
     public var charges: [Charge]
     /// `concurrent.calls`: open reservations of the tenant.
     public var concurrentLimit: Limit?
+    /// The node that runs the call: if it dies, another settles the reservation.
+    public var nodeID: String?
 
     public init(id: String, tenantID: String, tool: String, requestID: String, idempotencyKey: String, at: Date,
-                charges: [Charge], concurrentLimit: Limit?) {
+                charges: [Charge], concurrentLimit: Limit?, nodeID: String? = nil) {
         self.id = id
+        self.nodeID = nodeID
         self.tenantID = tenantID
         self.tool = tool
         self.requestID = requestID
@@ -207,6 +210,8 @@ public struct OpenReservation: Sendable, Equatable {
     public var tool: String
     public var requestID: String
     public var startedAt: Date
+    /// The node that reserved it (nil: written before nodes were recorded).
+    public var nodeID: String?
 }
 
 /// A counter's value in one period.

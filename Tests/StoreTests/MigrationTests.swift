@@ -31,6 +31,25 @@ struct MigrationTests {
         try await second.close()
     }
 
+    @Test func aDatabaseFromBeforeNodesGainsTheirTablesAndKeepsItsOpenReservations() async throws {
+        let directory = try TemporaryDirectory()
+        let queue = try DatabaseQueue(path: directory.databasePath)
+        try SQLiteMigrations.migrator.migrate(queue, upTo: "v3-plans-and-usage")
+        try await queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO reservations (id, tenant_id, tool, request_id, idempotency_key, started_at, charges)
+                VALUES ('res_old', 't_old', 'exec', 'req_old', 'key_old', 0, '[]')
+                """)
+        }
+        try queue.close()
+
+        let store = try SQLiteStore(path: directory.databasePath)
+        #expect(try await store.openReservations().map { [$0.id, $0.nodeID ?? "none"] } == [["res_old", "none"]])
+        #expect(try await store.listNodes().isEmpty)
+        #expect(try await store.listLeases().isEmpty)
+        try await store.close()
+    }
+
     @Test func aSchemaFromANewerWardenIsRefusedUntouched() async throws {
         let directory = try TemporaryDirectory()
         try await SQLiteStore(path: directory.databasePath).close()

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import Store
-import Supervisor
+@testable import Supervisor
 import Testing
 
 @Suite("warden serve configuration")
@@ -77,6 +77,29 @@ struct ConfigurationTests {
         #expect { try SupervisorConfiguration.resolve([try .toml("log.level = 3", source: "b.toml")]) } throws: {
             "\($0)" == "b.toml: log.level must be a non-empty string"
         }
+    }
+
+    @Test func nodeSettingsComeFromEveryLayerAndBadOnesAreRefused() throws {
+        let toml = try ConfigurationLayer.toml("[node]\nid = \"pod-0\"\nheartbeat_ms = 500\nlease_ttl_ms = 3000\n", source: "n.toml")
+        let flags = ConfigurationLayer.flags([.nodeAdvertise: .string("http://10.0.0.7:8080")])
+        let configuration = try SupervisorConfiguration.resolve([toml, .environment(["WARDEN_NODE_ID": "pod-1"]), flags])
+        #expect(configuration.nodeID == "pod-1" && configuration.nodeAdvertise == "http://10.0.0.7:8080")
+        #expect(configuration.nodeHeartbeatMs == 500 && configuration.nodeLeaseTTLMs == 3000)
+        #expect(try SupervisorConfiguration.resolve([]).nodeID == nil)
+
+        #expect { try SupervisorConfiguration.resolve([.flags([.nodeID: .string("pod 0")])]) } throws: {
+            "\($0)".hasPrefix("--node-id: node id 'pod 0' must be 1 to 64 letters")
+        }
+        for address in ["https://10.0.0.7:8443", "10.0.0.7:8080", "http://10.0.0.7", "http://10.0.0.7:8080/api"] {
+            #expect { try SupervisorConfiguration.resolve([.flags([.nodeAdvertise: .string(address)])]) } throws: {
+                "\($0)" == "--advertise: '\(address)' is not an http://host:port address other nodes can reach"
+            }
+        }
+        #expect { try SupervisorConfiguration.resolve([.flags([.nodeHeartbeatMs: .integer(2000), .nodeLeaseTTLMs: .integer(5000)])]) } throws: {
+            "\($0)".contains("node.lease_ttl_ms (5000) must be at least three heartbeats")
+        }
+        #expect(NodeAddress("http://[::1]:9000") == NodeAddress("http://[::1]:9000/"))
+        #expect(NodeAddress("http://[::1]:9000")?.host == "::1")
     }
 
     @Test func theStoreIsSQLiteUnlessAPostgreSQLConnectionIsNamed() throws {

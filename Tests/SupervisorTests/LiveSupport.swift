@@ -154,7 +154,7 @@ final class ServeProcess: @unchecked Sendable {
     let logPath: String
 
     init(binary: String, stateDirectory: String, logPath: String, prefix: [String] = [],
-         environment: [String: String] = [:]) throws {
+         environment: [String: String] = [:], arguments: [String] = []) throws {
         self.stateDirectory = stateDirectory
         self.logPath = logPath
         FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -167,6 +167,7 @@ final class ServeProcess: @unchecked Sendable {
             process.arguments = Array(prefix.dropFirst()) + [binary, "serve", "--state-dir", stateDirectory,
                                                              "--host", "127.0.0.1", "--port", "0"]
         }
+        process.arguments = (process.arguments ?? []) + arguments
         var env = ProcessInfo.processInfo.environment
         env["WARDEN_POLICIES"] = Live.policies
         env["WARDEN_LOG_FORMAT"] = "text"

@@ -6,6 +6,7 @@ import WorkerProtocol
 /// The per-tenant worker. The supervisor starts it inside the tenant jail
 /// with its end of a socketpair as fd 3 and speaks the worker protocol on it;
 /// fd 4, when present, is the egress channel (`EgressBridge`).
+/// Its arguments (`--tenant ID`) only label it in the host's process list.
 @main
 struct WardenWorker {
     static let version = "0.1.0-dev"

@@ -100,17 +100,23 @@ class Client:
 
 def throughput(port, keys, clients, seconds):
     """`bash true` spread over `keys` from `clients` threads for `seconds`."""
+    return run_clients(lambda n, i: (port, keys[(n + i * clients) % len(keys)]), clients, seconds)
+
+
+def run_clients(target, clients, seconds):
+    """`bash true` from `clients` threads for `seconds`; `target(n, i)` gives the
+    (port, key) of client n's i-th call. Keep-alive connections, one per port and client."""
     latencies, errors = [], []
     lock = threading.Lock()
     stop_at = time.time() + seconds
 
     def run(n):
-        c = Client(port)
-        i = n
-        mine = []
+        connections, mine, i = {}, [], 0
         while time.time() < stop_at:
-            ns, status, body = c.exec(keys[i % len(keys)], "bash", "true")
-            i += clients
+            port, key = target(n, i)
+            c = connections.setdefault(port, Client(port))
+            ns, status, body = c.exec(key, "bash", "true")
+            i += 1
             if status == 200:
                 mine.append(ns / 1e6)
             else:

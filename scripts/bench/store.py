@@ -15,6 +15,7 @@ Usage: scripts/bench/store.py [--warden .build/release/warden] [--rounds 3]
        [--calls 2000] [--postgres URL] [--json]
 """
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -24,6 +25,22 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 POSTGRES_SH = os.path.join(ROOT, "scripts", "postgres.sh")
+
+
+@contextlib.contextmanager
+def postgres_server(url=None):
+    """`url`, or the cluster of scripts/postgres.sh: started for the block (and
+    stopped after it) unless it is running already."""
+    if url:
+        yield url
+        return
+    running = subprocess.run([POSTGRES_SH, "env"], capture_output=True, text=True).returncode == 0
+    url = subprocess.run([POSTGRES_SH, "start"], check=True, capture_output=True, text=True).stdout.strip()
+    try:
+        yield url
+    finally:
+        if not running:
+            subprocess.run([POSTGRES_SH, "stop"], check=False)
 
 
 def psql(url, sql):
@@ -64,13 +81,7 @@ def main():
     random.seed(a.seed)
     warden = os.path.abspath(a.warden)
 
-    started = False
-    postgres = a.postgres
-    if not postgres:
-        running = subprocess.run([POSTGRES_SH, "env"], capture_output=True, text=True).returncode == 0
-        postgres = subprocess.run([POSTGRES_SH, "start"], check=True, capture_output=True, text=True).stdout.strip()
-        started = not running
-    try:
+    with postgres_server(a.postgres) as postgres:
         pairs = [(b, c) for b in ("sqlite", "postgresql") for c in (1, 100)]
         runs = {p: [] for p in pairs}
         load_before = os.getloadavg()[0]
@@ -80,9 +91,6 @@ def main():
                 calls = a.calls * (4 if concurrency > 1 else 1)
                 runs[(backend, concurrency)].append(one_run(warden, backend, concurrency, calls, postgres))
         load_after = os.getloadavg()[0]
-    finally:
-        if started:
-            subprocess.run([POSTGRES_SH, "stop"], check=False)
 
     rows = []
     for (backend, concurrency), rs in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][0] != "sqlite")):

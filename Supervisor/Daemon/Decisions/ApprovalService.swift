@@ -18,8 +18,14 @@ final class ApprovalService: Sendable {
     let logger: Logger
     /// Approved calls with the network go through it (set once the proxy exists, which needs the gate, which needs this).
     private let egress = Mutex<EgressProxy?>(nil)
+    /// An approved call runs on the node that serves its tenant.
+    let leases: TenantLeases?
+    /// Approvals this node is running now: a chore never starts one twice.
+    private let running = Mutex<Set<String>>([])
 
-    init(store: any Store, audit: AuditWriter, call: WorkerCall?, meter: Meter, timeToLive: Duration, logger: Logger) {
+    init(store: any Store, audit: AuditWriter, call: WorkerCall?, meter: Meter, timeToLive: Duration, logger: Logger,
+         leases: TenantLeases? = nil) {
+        self.leases = leases
         self.store = store
         self.audit = audit
         self.call = call
@@ -91,16 +97,45 @@ final class ApprovalService: Sendable {
             actor: actor))
         logger.info("approval decided", metadata: ["approval_id": "\(id)", "status": "\(status.rawValue)", "by": "\(actor)"])
         if status == .approved {
-            Task { await self.run(decided) }
+            Task { await self.runHere(decided) }
         }
         return decided
     }
 
+    /// Runs an approved call if this node serves its tenant (holds its lease or
+    /// takes it now). Otherwise the call stays approved, and the node that
+    /// serves the tenant picks it up (`runWaiting`).
+    private func runHere(_ approval: Approval) async {
+        if let leases {
+            guard let route = try? await leases.route(approval.tenantID) else { return }
+            if case .elsewhere(let lease) = route {
+                logger.info("approved call left to the node serving its tenant",
+                            metadata: ["approval_id": "\(approval.id)", "node": "\(lease.nodeID)"])
+                return
+            }
+        }
+        guard running.withLock({ $0.insert(approval.id).inserted }) else { return }
+        defer { _ = running.withLock { $0.remove(approval.id) } }
+        await run(approval)
+    }
+
+    /// Runs the approved calls waiting for a node that serves their tenant.
+    func runWaiting() async {
+        guard let waiting = try? await store.listApprovals(tenantID: nil, status: .approved, limit: 1000) else { return }
+        for approval in waiting {
+            Task { await self.runHere(approval) }
+        }
+    }
+
     /// Runs an approved call once and records its outcome.
     private func run(_ approval: Approval) async {
-        let outcome: (status: Int, body: Data)
         do {
             _ = try await store.transitionApproval(id: approval.id, ApprovalTransition(from: [.approved], to: .running))
+        } catch {
+            return  // no longer approved: another node runs it, or it was settled
+        }
+        let outcome: (status: Int, body: Data)
+        do {
             outcome = try await execute(approval)
         } catch let error as APIError {
             outcome = (Int(error.status.code), Self.errorBody(error.code, error.message))
@@ -178,11 +213,13 @@ final class ApprovalService: Sendable {
     }
 
     /// After a restart, calls that were approved or running never finished: they are not
-    /// run again (they may have had effects), and say so.
-    func failInterrupted() async {
+    /// run again (they may have had effects), and say so. Those of tenants that
+    /// another live node serves are that node's, and left alone.
+    func failInterrupted(servedElsewhere: Set<String> = []) async {
         do {
             for status in [ApprovalStatus.approved, .running] {
-                for approval in try await store.listApprovals(tenantID: nil, status: status, limit: 10_000) {
+                for approval in try await store.listApprovals(tenantID: nil, status: status, limit: 10_000)
+                where !servedElsewhere.contains(approval.tenantID) {
                     _ = try? await store.transitionApproval(
                         id: approval.id, ApprovalTransition(
                             from: [.approved, .running], to: .failed, resultStatus: 503,

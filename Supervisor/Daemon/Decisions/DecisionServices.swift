@@ -18,7 +18,7 @@ struct DecisionServices: Sendable {
     let egress: EgressProxy?
 
     init(store: any Store, configuration: SupervisorConfiguration, workers: WorkerManager?, logger: Logger,
-         now: @escaping @Sendable () -> Date = Date.init) throws {
+         now: @escaping @Sendable () -> Date = Date.init, leases: TenantLeases? = nil) throws {
         guard let found = configuration.policyDirectory ?? ProfileLocator.policiesDirectory() else {
             throw ConfigurationError(
                 "no policies directory was found; pass --policies DIR (or policy.directory) pointing at Warden's policies/")
@@ -38,12 +38,13 @@ struct DecisionServices: Sendable {
                                                                           logger: logger),
                                  metrics: metrics, logger: logger)
         self.alerts = alerts
-        meter = Meter(store: store, now: now, logger: logger, metrics: metrics, enabled: configuration.meteringEnabled) { crossings in
+        meter = Meter(store: store, now: now, logger: logger, metrics: metrics, enabled: configuration.meteringEnabled,
+                      nodeID: leases?.nodeID) { crossings in
             await alerts.record(crossings)
         }
         approvals = ApprovalService(store: store, audit: audit, call: workers.map { WorkerCall(manager: $0) }, meter: meter,
                                     timeToLive: .milliseconds(Int64(configuration.approvalTTLSeconds * 1000)),
-                                    logger: logger)
+                                    logger: logger, leases: leases)
         gate = CallGate(engine: engine, audit: audit, approvals: approvals, metrics: metrics)
         pipeline = CallPipeline(gate: gate, meter: meter)
         egress = configuration.egressEnabled
@@ -57,6 +58,15 @@ struct DecisionServices: Sendable {
     func publishPlans(_ store: any Store) async throws {
         meter.plans.invalidate()
         try engine.setPlans(PlanData.value(try await store.listPlans()))
+    }
+
+    /// Publishes the store's plans again if they changed: another node may
+    /// have edited them. Recompiles nothing when they did not.
+    func refreshPlans(_ store: any Store) async throws {
+        let current = PlanData.value(try await store.listPlans())
+        guard current != engine.publishedPlans else { return }
+        meter.plans.invalidate()
+        try engine.setPlans(current)
     }
 
     /// Reloads the policies and records the attempt in the audit log; the old

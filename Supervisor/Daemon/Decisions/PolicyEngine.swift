@@ -63,6 +63,9 @@ public final class PolicyEngine: Sendable {
         }
     }
 
+    /// The plans the policies see now.
+    var publishedPlans: Value? { plans.withLockedValue { $0 } }
+
     /// Recompiles the loaded files with new plans (after `warden plan` edits).
     public func setPlans(_ value: Value) throws {
         try reloading.withLock {

@@ -17,9 +17,12 @@ final class Meter: Sendable {
     let enabled: Bool
     /// Called with each 80 % / 100 % crossing (audit event, webhook).
     let onCrossing: @Sendable ([ThresholdCrossing]) async -> Void
+    /// Written on each reservation: if this node dies, another settles its calls.
+    let nodeID: String?
 
     init(store: any Store, now: @escaping @Sendable () -> Date, logger: Logger, metrics: ServiceMetrics, enabled: Bool = true,
-         onCrossing: @escaping @Sendable ([ThresholdCrossing]) async -> Void = { _ in }) {
+         nodeID: String? = nil, onCrossing: @escaping @Sendable ([ThresholdCrossing]) async -> Void = { _ in }) {
+        self.nodeID = nodeID
         self.enabled = enabled
         self.store = store
         self.now = now
@@ -117,7 +120,7 @@ final class Meter: Sendable {
 
         let request = ReservationRequest(id: "res_" + RandomID.string(length: 16), tenantID: tenant.id, tool: tool,
                                          requestID: requestID, idempotencyKey: idempotencyKey ?? requestID, at: at,
-                                         charges: charges, concurrentLimit: limits[Metric.concurrentCalls])
+                                         charges: charges, concurrentLimit: limits[Metric.concurrentCalls], nodeID: nodeID)
         switch try await store.reserve(request) {
         case .reserved(let warnings):
             return .reserved(Ticket(reservationID: request.id, tenant: tenant, tool: tool, startedAt: at, limits: limits,
@@ -170,10 +173,23 @@ final class Meter: Sendable {
         add(Metric.egressBytes, Double(outcome.figures.egressBytes))
         // Answers up to 1 MiB are kept for replays; larger ones are counted but not replayed.
         let response = outcome.response.flatMap { $0.count <= 1 << 20 ? $0 : nil }
-        let crossings = try await store.settle(Settlement(
+        let settlement = Settlement(
             reservationID: ticket.reservationID, endedAt: at, status: outcome.status, httpStatus: outcome.httpStatus,
             figures: outcome.figures, ran: outcome.ran, measured: measured, decision: outcome.decision,
-            response: response))
+            response: response)
+        let crossings: [ThresholdCrossing]
+        do {
+            crossings = try await store.settle(settlement)
+        } catch StoreError.notFound {
+            // Another node took this one for dead and settled the call as interrupted: it is counted once.
+            logger.warning("the call's reservation was settled by another node as interrupted",
+                           metadata: ["tenant_id": "\(ticket.tenant.id)", "reservation_id": "\(ticket.reservationID)"])
+            crossings = []
+        } catch StoreError.unavailable(let message) {
+            // The call ran: its usage is written as soon as the store is back, whatever the client hears now.
+            settleLater(settlement)
+            throw StoreError.unavailable(message)
+        }
         metrics.used(cpuSeconds: Double(outcome.figures.cpuMs) / 1000, wallSeconds: Double(outcome.figures.wallMs) / 1000,
                      egressBytes: outcome.figures.egressBytes)
         metrics.callFinished(tool: ticket.tool, outcome: outcome.status, duration: ContinuousClock.now - ticket.started)
@@ -201,20 +217,47 @@ final class Meter: Sendable {
 
     /// Errors that mean the call never reached a tool: not counted.
     static let neverStarted: Set<String> = ["worker_unavailable", "worker_restarting", "worker_degraded", "busy",
-                                            "workers_disabled", "tenant_suspended"]
+                                            "workers_disabled", "tenant_suspended", "tenant_moved"]
 
-    /// After a crash: every reservation left open belongs to a call the dead
-    /// process may have started. Its workers and jails died with it, so there
-    /// is nothing left to ask; the call is counted (it may have run) and
-    /// recorded as interrupted, never silently dropped.
-    func reconcile() async {
+    /// Retries a settlement the store could not take, every second, until it
+    /// does (or another node settled the reservation as interrupted).
+    private func settleLater(_ settlement: Settlement) {
+        let store = self.store, logger = self.logger
+        Task {
+            while true {
+                try? await Task.sleep(for: .seconds(1))
+                do {
+                    try await store.settle(settlement)
+                    logger.notice("a call's usage was written once the store was back",
+                                  metadata: ["reservation_id": "\(settlement.reservationID)"])
+                    return
+                } catch StoreError.unavailable {
+                    continue
+                } catch {
+                    return
+                }
+            }
+        }
+    }
+
+    /// After a crash: every reservation `abandoned` picks belongs to a call a
+    /// dead process (this node's previous run, or another node) may have
+    /// started. Its workers and jails died with it, so there is nothing left to
+    /// ask; the call is counted (it may have run) and recorded as interrupted,
+    /// never silently dropped.
+    func reconcile(where abandoned: (OpenReservation) -> Bool) async {
         do {
-            for open in try await store.openReservations() {
-                try await store.settle(Settlement(
-                    reservationID: open.id, endedAt: now(), status: "interrupted", httpStatus: 503,
-                    figures: CallFigures(), ran: true, measured: [], decision: "allow", response: nil))
-                logger.warning("reservation of a call cut off by a restart settled as interrupted",
-                               metadata: ["tenant_id": "\(open.tenantID)", "request_id": "\(open.requestID)"])
+            for open in try await store.openReservations() where abandoned(open) {
+                do {
+                    try await store.settle(Settlement(
+                        reservationID: open.id, endedAt: now(), status: "interrupted", httpStatus: 503,
+                        figures: CallFigures(), ran: true, measured: [], decision: "allow", response: nil))
+                } catch StoreError.notFound {
+                    continue  // another node settled it first
+                }
+                logger.warning("reservation of a call cut off by a dead process settled as interrupted",
+                               metadata: ["tenant_id": "\(open.tenantID)", "request_id": "\(open.requestID)",
+                                          "node": "\(open.nodeID ?? "-")"])
             }
         } catch {
             logger.error("open reservations could not be reconciled", metadata: ["error": "\(error)"])

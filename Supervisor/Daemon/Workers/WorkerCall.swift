@@ -98,6 +98,8 @@ struct WorkerCall {
                                       "tenant \(tenantID) was suspended during the call, which was stopped; ask the operator to resume it")
         case .tenant(.deleted):
             return APIError.unauthenticated("tenant \(tenantID) was deleted during the call, which was stopped")
+        case .leaseLost:
+            return WorkerManager.leaseLost(tenantID)
         default:
             return nil
         }

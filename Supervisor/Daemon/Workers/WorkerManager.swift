@@ -53,13 +53,16 @@ public actor WorkerManager {
     /// Serves the listeners of calls with the network; nil refuses them all.
     private var egressProxy: EgressProxy?
     private let jail: Jail
-    private let layout: StateLayout
+    nonisolated let layout: StateLayout
     private let logger: Logger
     private var reaper: Task<Void, Never>?
     /// Removes the tenant cgroups when this daemon ends, even by kill -9.
     private let janitor: CgroupJanitor?
+    /// A worker starts only while this node holds the tenant's lease.
+    private let leases: TenantLeases?
 
-    init(settings: WorkerSettings, jail: Jail, layout: StateLayout, logger: Logger) {
+    init(settings: WorkerSettings, jail: Jail, layout: StateLayout, logger: Logger, leases: TenantLeases? = nil) {
+        self.leases = leases
         self.settings = settings
         self.jail = jail
         self.layout = layout
@@ -84,6 +87,15 @@ public actor WorkerManager {
     }
 
     var running: Int { slots.values.filter { $0.process != nil }.count }
+
+    /// Workers running and calls in flight: what `warden nodes list` shows of this node.
+    var load: (running: Int, inFlight: Int) { (running, slots.values.reduce(0) { $0 + max(0, $1.inFlight) }) }
+
+    /// Whether the tenant has a worker running or starting, or a call in flight.
+    func isActive(_ tenantID: String) -> Bool {
+        guard let slot = slots[tenantID] else { return false }
+        return slot.process != nil || slot.starting != nil || slot.inFlight > 0
+    }
     var degraded: Int { slots.values.filter { ($0.degradedUntil ?? .distantPast) > Date() }.count }
 
     func setCapsProvider(_ provider: @escaping @Sendable (Tenant) async -> TenantCaps) {
@@ -142,16 +154,21 @@ public actor WorkerManager {
             if let pids = caps.pids { planned.tenantPids = pids }
             if let cpus = caps.cpus { planned.tenantCpus = cpus }
         }
-        // Other calls of the tenant ran while the caps were read: one of them may have started it.
+        try await holdLease(tenant.id)
+        // Other calls of the tenant ran while the caps and the lease were read: one of them may have started it.
         if let process = slots[tenant.id]?.process { return process }
         if let starting = slots[tenant.id]?.starting { return try await starting.value }
         let settings = planned, jail = self.jail, logger = self.logger, proxy = egressProxy
         let image = settings.rootMode ? WorkspaceImage(path: layout.workspaceImage(tenant.id),
                                                        directory: layout.workspace(tenant.id),
                                                        owner: tenant.hostIDBase + TenantService.payloadIDOffset) : nil
-        let directory = layout.workspace(tenant.id), storageLimit = caps?.storageBytes
+        let directory = layout.workspace(tenant.id), storageLimit = caps?.storageBytes, layout = self.layout
         let task = Task<WorkerProcess, any Error> {
             try await BlockingWork.run("worker-start") {
+                // Created on another node: this one runs the tenant for the first time.
+                if !FileManager.default.fileExists(atPath: layout.tenantDirectory(tenant.id)) {
+                    try TenantService.makeWorkspace(for: tenant, layout: layout, rootMode: settings.rootMode)
+                }
                 let workspace = try Self.workspace(tenantID: tenant.id, image: image, directory: directory,
                                                    limit: storageLimit, logger: logger)
                 return try WorkerProcess.start(tenant: tenant, workspace: workspace, settings: settings, jail: jail,
@@ -164,15 +181,47 @@ public actor WorkerManager {
         do {
             let process = try await task.value
             slots[tenant.id]?.starting = nil
+            // The lease may have run out while the worker started: it must not run on.
+            if let leases, !(await leases.isHeld(tenant.id)) {
+                process.kill(reason: .leaseLost)
+                throw Self.leaseLost(tenant.id)
+            }
             slots[tenant.id]?.process = process
             logger.info("worker started", metadata: ["tenant_id": "\(tenant.id)", "pid": "\(process.cancellation.initPID ?? -1)"])
             return process
+        } catch let error as APIError where error.code == "lease_lost" {
+            throw error
         } catch {
             slots[tenant.id]?.starting = nil
             recordCrash(tenant.id, reason: "could not start: \(error)")
             throw APIError(.serviceUnavailable, code: "worker_unavailable",
                            message: "the worker of tenant \(tenant.id) could not start: \(error)")
         }
+    }
+
+    /// A worker may start only on the node holding the tenant's lease: takes
+    /// it if nobody holds it, refuses (503) when another node does.
+    private func holdLease(_ tenantID: String) async throws {
+        guard let leases else { return }
+        let route: TenantLeases.Route
+        do {
+            route = try await leases.route(tenantID)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError.unavailable(code: "store_unavailable", "the store did not answer; try again shortly")
+        }
+        if case .elsewhere(let lease) = route {
+            throw APIError(.serviceUnavailable, code: "tenant_moved",
+                           message: "tenant \(tenantID) is served by node \(lease.nodeID) now; retry",
+                           headers: [.retryAfter: "1"])
+        }
+    }
+
+    static func leaseLost(_ tenantID: String) -> APIError {
+        APIError(.serviceUnavailable, code: "lease_lost",
+                 message: "this node lost the lease of tenant \(tenantID) (it could not renew it in time) and stopped its worker; retry: the call runs where the lease is now",
+                 headers: [.retryAfter: "1"])
     }
 
     /// As root, a tenant with a storage limit gets its image, made or resized
@@ -244,6 +293,11 @@ public actor WorkerManager {
     /// tenant's new status, calls cut short answer as that tenant's new calls do.
     func stop(_ tenantID: String, graceMs: Int = 2000, tenantStatus: TenantStatus? = nil) {
         slots[tenantID]?.process?.stop(graceMs: graceMs, reason: tenantStatus.map { .tenant($0) } ?? .requested)
+    }
+
+    /// The tenant's lease is no longer this node's: its worker dies now, its calls answer `lease_lost`.
+    func fence(_ tenantID: String) {
+        slots[tenantID]?.process?.kill(reason: .leaseLost)
     }
 
     /// Kills the tenant's worker at once. False when none runs.

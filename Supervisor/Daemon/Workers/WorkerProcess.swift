@@ -24,6 +24,8 @@ final class WorkerProcess: Sendable {
     enum StopReason: Sendable, Equatable {
         case requested
         case tenant(TenantStatus)
+        /// This node lost the tenant's lease: another node may run the tenant now.
+        case leaseLost
     }
 
     /// The tenant's workspace: a host directory bound in, or an image file
@@ -163,6 +165,8 @@ final class WorkerProcess: Sendable {
         c.extraFileDescriptors = [socket, egress]
         c.tmpSizeBytes = 256 << 20
         c.environment["WARDEN_TENANT"] = tenant.id
+        // Read by nobody: names the tenant in ps and /proc on the host.
+        c.arguments = ["--tenant", tenant.id]
         c.limits = Limits(memoryBytes: settings.tenantMemoryBytes, pids: settings.tenantPids, cpus: settings.tenantCpus,
                           outputBytes: 1 << 20, openFiles: 4096)
         if settings.rootMode {
@@ -190,8 +194,10 @@ final class WorkerProcess: Sendable {
     }
 
     /// Kills the worker's jail at once.
-    func kill() {
-        stopping.withLock { $0 = $0 ?? .requested }
+    func kill(reason: StopReason = .requested) {
+        stopping.withLock { current in
+            if current == nil || reason != .requested { current = reason }
+        }
         cancellation.cancel()
     }
 }

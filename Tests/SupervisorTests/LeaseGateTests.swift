@@ -1,0 +1,104 @@
+import Foundation
+import Store
+import Supervisor
+import Testing
+
+/// Tenant leases on one node (SQLite): another process on the same store
+/// plays the other node. A tenant leased elsewhere never gets a worker here;
+/// a node whose id another process takes stops everything; a tenant
+/// suspended through another node loses its worker here at the next heartbeat.
+@Suite("Tenant leases on one node")
+struct LeaseGateTests {
+    /// Short enough for the tests to see heartbeats act, long enough that a
+    /// loaded machine (the whole suite runs at once) renews in time.
+    static func fastBeats(_ configuration: inout SupervisorConfiguration) {
+        configuration.nodeHeartbeatMs = 300
+        configuration.nodeLeaseTTLMs = 3000
+    }
+
+    static var echo: [String: Any] { ["language": "bash", "code": "echo hi"] }
+
+    /// The daemon's store, opened a second time: what another node would see and do.
+    static func otherNode(_ daemon: RunningDaemon) throws -> SQLiteStore {
+        try SQLiteStore(path: StateLayout(root: daemon.stateDirectory).database)
+    }
+
+    @Test func aTenantLeasedToAnotherNodeGetsNoWorkerHereUntilTheLeaseIsFree() async throws {
+        try await withLiveDaemon(Self.fastBeats) { daemon in
+            let (tenant, token) = try await daemon.tenantWithKey("elsewhere")
+            let other = try Self.otherNode(daemon)
+            _ = try await other.registerNode(NodeRegistration(id: "node-far", incarnation: "inc_far", advertise: nil,
+                                                              leaseTTLMs: 60_000))
+            guard case .acquired = try await other.acquireLease(tenantID: tenant.id, nodeID: "node-far", ttlMs: 60_000) else {
+                Issue.record("the other node could not take a free lease")
+                return
+            }
+
+            let refused = try await daemon.exec(token, Self.echo)
+            #expect(refused.status == 503 && refused.errorCode == "node_unreachable", "\(refused.errorMessage ?? "")")
+            #expect((refused.header("Retry-After").flatMap { Int($0) } ?? 0) > 30)
+            // A forwarded call is never forwarded again, nor run here.
+            let forwarded = try await daemon.http("POST", "/v1/exec",
+                                                  headers: bearer(token) + [("Content-Type", "application/json"),
+                                                                            ("Warden-Forwarded-By", "node-near")],
+                                                  body: Live.json(Self.echo))
+            #expect(forwarded.status == 503 && forwarded.errorCode == "tenant_moved")
+            #expect(try await daemon.workerPID(tenant.id) == nil)
+            #expect(Live.processes(containing: "warden-worker --tenant \(tenant.id)").isEmpty)
+
+            // Once it is free (other nodes may remember the old holder for a heartbeat), the call runs here.
+            try await other.releaseLease(tenantID: tenant.id, nodeID: "node-far")
+            var ran = try await daemon.exec(token, Self.echo)
+            for _ in 0..<50 where ran.status != 200 {
+                try await Task.sleep(for: .milliseconds(100))
+                ran = try await daemon.exec(token, Self.echo)
+            }
+            #expect(ran.status == 200)
+            let listed = try await daemon.admin.nodes()
+            #expect(ran.header("Warden-Node") == listed.node)
+            #expect(try await daemon.admin.leases().map(\.nodeID) == [listed.node])
+            #expect(listed.nodes.first { $0.id == listed.node }?.state == .live)
+            #expect(!Live.processes(containing: "warden-worker --tenant \(tenant.id)").isEmpty)
+            try await other.close()
+        }
+    }
+
+    @Test func anotherProcessTakingThisNodesIDStopsItsWorkersAndItsCalls() async throws {
+        try await withLiveDaemon(Self.fastBeats) { daemon in
+            let (tenant, token) = try await daemon.tenantWithKey("stolen")
+            let first = try await daemon.exec(token, Self.echo)
+            #expect(first.status == 200, "\(String(decoding: first.body, as: UTF8.self))")
+            let pid = try #require(try await daemon.workerPID(tenant.id))
+            let me = try await daemon.admin.nodes().node
+
+            let intruder = try Self.otherNode(daemon)
+            #expect(try await intruder.registerNode(NodeRegistration(id: me, incarnation: "inc_intruder", advertise: nil,
+                                                                     leaseTTLMs: 3000, takeOver: true)) == .registered)
+            #expect(await Live.eventually(within: 20) { !Live.isAlive(pid) })
+            let refused = try await daemon.exec(token, Self.echo)
+            #expect(refused.status == 503 && refused.errorCode == "node_replaced")
+            #expect(Live.processes(containing: "warden-worker --tenant \(tenant.id)").isEmpty)
+            try await intruder.close()
+        }
+    }
+
+    @Test(arguments: [TenantStatus.suspended, .deleted])
+    func aTenantSuspendedOrDeletedThroughAnotherNodeLosesItsWorkerHereAtTheNextHeartbeat(_ status: TenantStatus) async throws {
+        try await withLiveDaemon(Self.fastBeats) { daemon in
+            let (tenant, token) = try await daemon.tenantWithKey("paused")
+            let first = try await daemon.exec(token, Self.echo)
+            #expect(first.status == 200, "\(String(decoding: first.body, as: UTF8.self))")
+            let pid = try #require(try await daemon.workerPID(tenant.id))
+            let directory = StateLayout(root: daemon.stateDirectory).tenantDirectory(tenant.id)
+            #expect(FileManager.default.fileExists(atPath: directory))
+
+            let other = try Self.otherNode(daemon)
+            _ = try await other.setTenantStatus(id: tenant.id, to: status)
+            #expect(await Live.eventually(within: 20) { !Live.isAlive(pid) })
+            #expect(await Live.eventually(within: 20) { (try? await daemon.admin.leases().isEmpty) ?? false })
+            // A deleted tenant's workspace goes from the node that served it.
+            #expect(await Live.eventually(within: 20) { FileManager.default.fileExists(atPath: directory) == (status == .suspended) })
+            try await other.close()
+        }
+    }
+}
