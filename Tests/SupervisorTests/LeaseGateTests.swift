@@ -63,6 +63,19 @@ struct LeaseGateTests {
         }
     }
 
+    @Test func aLeaseIsGivenBackOnceItsWorkerHasStoppedIdle() async throws {
+        try await withLiveDaemon({ configuration in
+            Self.fastBeats(&configuration)
+            configuration.workerIdleSeconds = 1
+        }) { daemon in
+            let (tenant, token) = try await daemon.tenantWithKey("sleepy")
+            #expect(try await daemon.exec(token, Self.echo).status == 200)
+            #expect(try await daemon.admin.leases().map(\.tenantID) == [tenant.id])
+            #expect(await Live.eventually(within: 30) { (try? await daemon.admin.leases().isEmpty) ?? false })
+            #expect(try await daemon.workerPID(tenant.id) == nil)
+        }
+    }
+
     @Test func anotherProcessTakingThisNodesIDStopsItsWorkersAndItsCalls() async throws {
         try await withLiveDaemon(Self.fastBeats) { daemon in
             let (tenant, token) = try await daemon.tenantWithKey("stolen")

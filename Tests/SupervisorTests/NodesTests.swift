@@ -192,6 +192,24 @@ struct NodesTests {
     }
 
     @Test(.timeLimit(.minutes(4)))
+    func aNodeStoppedGracefullyHandsItsTenantsOverAtOnce() async throws {
+        try await withNodeCluster { cluster, _ in
+            let (tenant, token) = try await cluster.tenantWithKey("handover")
+            #expect(try await cluster.exec(via: 0, token: token, ["language": "bash", "code": "true"]).status == 200)
+            #expect(try await cluster.admin(1).leases().map(\.nodeID) == ["node-1"])
+
+            // SIGTERM: the node finishes, stops its workers, releases its leases and leaves.
+            await cluster.nodes[0].stopAndWait()
+            #expect(cluster.nodes[0].process.terminationStatus == 0)
+            #expect(try await cluster.admin(1).leases().isEmpty)
+            #expect(try await cluster.admin(1).nodes().nodes.first { $0.id == "node-1" }?.state == .left)
+            let moved = try await cluster.exec(via: 1, token: token, ["language": "bash", "code": "true"])
+            #expect(moved.status == 200 && moved.header(Self.nodeHeader) == "node-2", "no wait for a TTL")
+            #expect(WorkerSampler.workerNodes(tenants: [tenant.id], nodePIDs: cluster.nodePIDs) == [tenant.id: ["node-2"]])
+        }
+    }
+
+    @Test(.timeLimit(.minutes(4)))
     func aHundredConcurrentCallsSpreadOverThreeNodesAgainstALimitOfTenRunExactlyTen() async throws {
         try await withNodeCluster { cluster, _ in
             let (tenant, token) = try await cluster.tenantWithKey("racer")
