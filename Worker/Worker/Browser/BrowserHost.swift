@@ -45,10 +45,19 @@ final class BrowserHost: Sendable {
             s.calls += 1
             s.lastUsedMs = MonotonicClock.nowMs()
         }
-        do {
-            let (process, startMs) = try running(deadlineMs: deadlineMs)
-            let page = try page(on: process, viewport: viewport, deadlineMs: deadlineMs, cancellation: cancellation)
-            return Lease(process: process, page: page, startMs: startMs)
+        do throws(ErrorReply) {
+            // A browser that died since the last call may not be known as dead
+            // yet: when it fails before this call did anything, try a new one.
+            for attempt in 0..<2 {
+                let (process, startMs) = try running(deadlineMs: deadlineMs)
+                do throws(ErrorReply) {
+                    let page = try page(on: process, viewport: viewport, deadlineMs: deadlineMs, cancellation: cancellation)
+                    return Lease(process: process, page: page, startMs: startMs)
+                } catch where error.code == .browserCrashed && startMs == nil && attempt == 0 {
+                    retire(process)
+                }
+            }
+            throw ErrorReply(.browserUnavailable, "the browser stopped twice before the call could use it")
         } catch {
             state.update { s in
                 s.calls -= 1

@@ -43,6 +43,8 @@ final class BrowserPage: Sendable {
             connection.register(session: session)
             let page = BrowserPage(contextID: context, targetID: target, session: session, viewport: viewport,
                                    connection: connection)
+            // Inspector sends targetCrashed, which fails the page's waiting commands at once.
+            try connection.call("Inspector.enable", NoParams(), session: session, deadlineMs: deadlineMs)
             try connection.call("Page.enable", NoParams(), session: session, deadlineMs: deadlineMs)
             try connection.call("Page.setLifecycleEventsEnabled", CDP.Enabled(enabled: true), session: session, deadlineMs: deadlineMs)
             try connection.call("Network.enable", NoParams(), session: session, deadlineMs: deadlineMs)
