@@ -25,8 +25,11 @@ deny contains msg if {
 	msg := sprintf("tenant %s is %s", [input.tenant.id, input.tenant.status])
 }
 
+# Tenants call the tools of their plan. net.connect is no tool of theirs: the
+# egress proxy asks it for each connection a call makes (see below).
 deny contains msg if {
 	plan
+	input.tool != "net.connect"
 	not input.tool in plan.tools
 	msg := sprintf("tool %s is not allowed on plan %s", [input.tool, input.tenant.plan])
 }
@@ -50,7 +53,42 @@ deny contains "network access is not part of this plan" if {
 deny contains msg if {
 	some host in requested_hosts
 	blocked_host(host)
+	not host_allowed(host)
 	msg := sprintf("host %s is private, link-local or metadata", [host])
+}
+
+# net.connect: one connection through the egress proxy, on behalf of a call of
+# input.args.via, with the name (host), the address it resolved to (ip), whether
+# that address is anything but public (private, address_class) and the port.
+deny contains msg if {
+	input.tool == "net.connect"
+	not connections_allowed
+	msg := sprintf("%s calls on plan %s may not open network connections", [input.args.via, input.tenant.plan])
+}
+
+connections_allowed if {
+	input.args.via == "exec"
+	plan.network
+}
+
+connections_allowed if {
+	input.args.via in {"fetch", "browser"}
+	input.args.via in plan.tools
+}
+
+deny contains msg if {
+	input.tool == "net.connect"
+	not input.args.port in egress_ports
+	msg := sprintf("port %v of %s is closed to egress; open ports: %v", [input.args.port, input.args.host, egress_ports])
+}
+
+# Judged on the address the name resolved to: a public name that resolves to a
+# private address is refused here (no DNS-rebinding way in).
+deny contains msg if {
+	input.tool == "net.connect"
+	input.args.private
+	not private_address_allowed
+	msg := sprintf("%s resolves to %s, a %s address: connections there are refused", [input.args.host, input.args.ip, input.args.address_class])
 }
 
 require_approval if count(approval_reasons) > 0

@@ -79,3 +79,60 @@ test_store_plans_replace_defaults if {
 	d := warden.decision with input as call("free", "exec", {}) with data.plans as plans
 	d.allow
 }
+
+# net.connect: each connection through the egress proxy.
+connect(plan, args) := call(plan, "net.connect", object.union({"port": 443, "private": false, "address_class": "public", "scheme": "connect", "method": "CONNECT"}, args))
+
+test_exec_connections_to_public_hosts_need_a_plan_with_network if {
+	allowed := warden.decision with input as connect("creator", {"via": "exec", "host": "example.com", "ip": "93.184.215.14"})
+	allowed.allow
+	denied := warden.decision with input as connect("free", {"via": "exec", "host": "example.com", "ip": "93.184.215.14"})
+	denied.deny == ["exec calls on plan free may not open network connections"]
+}
+
+test_fetch_connections_follow_the_fetch_tool if {
+	d := warden.decision with input as connect("free", {"via": "fetch", "host": "example.com", "ip": "93.184.215.14"})
+	d.allow
+	not d.require_approval
+}
+
+test_connections_are_judged_on_the_resolved_address if {
+	d := warden.decision with input as connect("pro", {"via": "exec", "host": "rebind.example", "ip": "127.0.0.1", "private": true, "address_class": "loopback"})
+	d.deny == ["rebind.example resolves to 127.0.0.1, a loopback address: connections there are refused"]
+}
+
+test_metadata_address_is_refused_even_where_its_range_is_allowed if {
+	inp := connect("pro", {"via": "exec", "host": "169.254.169.254", "ip": "169.254.169.254", "port": 80, "private": true, "address_class": "metadata"})
+	d := warden.decision with input as inp with data.egress as {"allow_private": ["169.254.0.0/16"]}
+	"169.254.169.254 resolves to 169.254.169.254, a metadata address: connections there are refused" in d.deny
+	opened := warden.decision with input as inp with data.egress as {"allow_private": ["169.254.0.0/16"], "allow_metadata": true}
+	opened.allow
+}
+
+test_only_open_ports if {
+	d := warden.decision with input as connect("pro", {"via": "exec", "host": "example.com", "ip": "93.184.215.14", "port": 22})
+	d.deny == ["port 22 of example.com is closed to egress; open ports: [80, 443]"]
+	opened := warden.decision with input as connect("pro", {"via": "exec", "host": "example.com", "ip": "93.184.215.14", "port": 22}) with data.egress as {"ports": [22]}
+	opened.allow
+}
+
+test_data_lets_a_private_range_through if {
+	inp := connect("pro", {"via": "fetch", "host": "10.1.2.3", "ip": "10.1.2.3", "port": 8080, "private": true, "address_class": "private"})
+	refused := warden.decision with input as inp with data.egress as {"ports": [8080]}
+	not refused.allow
+	allowed := warden.decision with input as inp with data.egress as {"ports": [8080], "allow_private": ["10.1.0.0/16"]}
+	allowed.allow
+}
+
+test_an_allowed_name_is_still_judged_on_its_address if {
+	fetch := warden.decision with input as call("pro", "fetch", {"url": "http://localhost:8080/"}) with data.egress as {"allow_hosts": ["localhost"]}
+	fetch.allow
+	inp := connect("pro", {"via": "fetch", "host": "localhost", "ip": "127.0.0.1", "port": 80, "private": true, "address_class": "loopback"})
+	d := warden.decision with input as inp with data.egress as {"allow_hosts": ["localhost"]}
+	d.deny == ["localhost resolves to 127.0.0.1, a loopback address: connections there are refused"]
+}
+
+test_private_names_are_refused_before_resolution if {
+	d := warden.decision with input as connect("pro", {"via": "exec", "host": "metadata.google.internal", "ip": "93.184.215.14"})
+	"host metadata.google.internal is private, link-local or metadata" in d.deny
+}

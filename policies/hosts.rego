@@ -1,10 +1,50 @@
-# Host rules for fetch and browser: no private, link-local, loopback or metadata addresses.
+# Host rules for fetch, browser and each egress connection (net.connect): no
+# private, link-local, loopback or metadata names or addresses, unless the
+# operator's data lets them through. A JSON file in the policy directory sets it:
+#
+#   {"egress": {"ports": [80, 443, 8080],                 ports open to egress (default 80, 443)
+#               "allow_private": ["10.20.0.0/16"],        private ranges let through
+#               "allow_hosts": ["wiki.corp.example"],     names let through (their addresses are still judged)
+#               "allow_metadata": false}}                 cloud metadata addresses (169.254.169.254, fd00:ec2::254)
 package warden
 
 requested_hosts contains host if {
 	input.tool in {"fetch", "browser"}
 	url := input.args.url
 	host := url_host(url)
+}
+
+requested_hosts contains input.args.host if input.tool == "net.connect"
+
+egress_ports := data.egress.ports
+
+egress_ports := [80, 443] if not data.egress.ports
+
+egress_allowed_private := data.egress.allow_private
+
+egress_allowed_private := [] if not data.egress.allow_private
+
+egress_allowed_hosts := data.egress.allow_hosts
+
+egress_allowed_hosts := [] if not data.egress.allow_hosts
+
+host_allowed(host) if host in egress_allowed_hosts
+
+host_allowed(host) if {
+	is_ip(host)
+	some cidr in egress_allowed_private
+	net.cidr_contains(cidr, host)
+}
+
+private_address_allowed if {
+	input.args.address_class != "metadata"
+	some cidr in egress_allowed_private
+	net.cidr_contains(cidr, input.args.ip)
+}
+
+private_address_allowed if {
+	input.args.address_class == "metadata"
+	data.egress.allow_metadata == true
 }
 
 # The host part of an http(s) URL, without port or credentials.

@@ -107,6 +107,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("alert-webhook-retry-ms"), help: "Wait before the first retry, doubled each time (default 500).")
     var alertWebhookRetryMs: Int?
 
+    @Option(help: "The egress proxy for calls with the network (exec network: true, fetch): true (default) or false.")
+    var egress: String?
+
+    @Option(name: .customLong("egress-max-connections"), help: "Connections one tenant may have open through the egress proxy (default 64).")
+    var egressMaxConnections: Int?
+
+    @Option(name: .customLong("egress-connect-timeout-ms"), help: "How long the egress proxy waits for an origin to accept a connection (default 10000).")
+    var egressConnectTimeoutMs: Int?
+
     func run() async throws {
         let flags = ConfigurationLayer.flags([
             .stateDirectory: stateDirectory.map { .string($0) },
@@ -138,6 +147,9 @@ struct ServeCommand: AsyncParsableCommand {
             .alertsWebhookSecret: alertWebhookSecret.map { .string($0) },
             .alertsWebhookAttempts: alertWebhookAttempts.map { .integer($0) },
             .alertsWebhookRetryMs: alertWebhookRetryMs.map { .integer($0) },
+            .egressEnabled: egress.map { .string($0) },
+            .egressMaxConnections: egressMaxConnections.map { .integer($0) },
+            .egressConnectTimeoutMs: egressConnectTimeoutMs.map { .integer($0) },
         ])
         let configuration: SupervisorConfiguration
         do {

@@ -16,6 +16,8 @@
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -252,7 +254,8 @@ static void drop_privileges(const struct wd_config *cfg, int err_fd) {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die(err_fd, "no_new_privs", NULL);
 }
 
-// Sends the seccomp listener to init over the socket, as SCM_RIGHTS.
+// Sends a descriptor over a Unix socket, as SCM_RIGHTS (the seccomp listener to
+// init, the loopback listener to the caller).
 static int send_fd(int sock, int fd) {
     char byte = 'l';
     struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
@@ -280,6 +283,23 @@ static int receive_fd(int sock) {
     int fd;
     memcpy(&fd, CMSG_DATA(c), sizeof fd);
     return fd;
+}
+
+// A TCP socket listening on the jail's own loopback, made before the payload
+// starts (so its first connect finds it) and handed to the caller, who serves
+// it from outside; the jail keeps no copy.
+static void send_loopback_listener(const struct wd_config *cfg, int err_fd) {
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) die(err_fd, "loopback listener socket", NULL);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(cfg->listener_port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(s, (struct sockaddr *)&addr, sizeof addr) < 0) die(err_fd, "bind the loopback listener", NULL);
+    if (listen(s, 128) < 0) die(err_fd, "listen on the loopback listener", NULL);
+    if (send_fd(cfg->listener_sock, s) < 0) die(err_fd, "pass the loopback listener", NULL);
+    close(s);
 }
 
 __attribute__((noreturn))
@@ -465,6 +485,7 @@ void wd_child_main(const struct wd_config *cfg, int sync_fd, int err_fd, int rep
     if (cfg->new_net) {
         int rc = wd_loopback_up();
         if (rc < 0) { errno = -rc; die(err_fd, "bring loopback up", NULL); }
+        if (cfg->listener_sock >= 0) send_loopback_listener(cfg, err_fd);
     }
 
     int socks[2] = { -1, -1 };

@@ -44,22 +44,28 @@ public final class Jail: Sendable {
     /// Runs `config` to the end. `onOutput` sees each chunk as it arrives
     /// (only the part within the output limit); `keepOutput` keeps it in the outcome.
     /// `cancellation` ends the run from another thread (status `signaled`, "cancelled").
+    /// `onStarted` runs once the jail is set up and the payload started (not when
+    /// the setup failed): the loopback listener is waiting on its channel by then.
     public func run(_ config: JailConfig, stdin: JailInput = .null, keepOutput: Bool = true,
                     cancellation: JailCancellation? = nil,
-                    onOutput: ((OutputStream, UnsafeRawBufferPointer) -> Void)? = nil) -> JailOutcome {
+                    onOutput: ((OutputStream, UnsafeRawBufferPointer) -> Void)? = nil,
+                    onStarted: (() -> Void)? = nil) -> JailOutcome {
         let start = Clock.now()
         do {
             return try runChecked(config, stdin: stdin, keepOutput: keepOutput, cancellation: cancellation,
-                                  onOutput: onOutput, start: start)
+                                  onStarted: onStarted, onOutput: onOutput, start: start)
         } catch {
             return JailOutcome(result: .setupError("\(error)", wallMs: Clock.elapsedMs(since: start)), stdout: [], stderr: [])
         }
     }
 
     private func runChecked(_ config: JailConfig, stdin: JailInput, keepOutput: Bool,
-                            cancellation: JailCancellation?,
+                            cancellation: JailCancellation?, onStarted: (() -> Void)?,
                             onOutput: ((OutputStream, UnsafeRawBufferPointer) -> Void)?,
                             start: UInt64) throws(SandboxError) -> JailOutcome {
+        if config.loopbackListener != nil, config.network != .isolated {
+            throw SandboxError.invalidConfig("a loopback listener needs a network namespace of its own (network: isolated)")
+        }
         let executable = try resolve(config.command, path: config.environment["PATH"] ?? "/usr/bin:/bin")
         let steps = try RootLayout.steps(for: config)
         let identity = try IdentityPlan.make(for: config, isRoot: facts.isRoot)
@@ -135,6 +141,8 @@ public final class Jail: Sendable {
         }
         c.new_net = config.network == .isolated ? 1 : 0
         c.join_netns_fd = joinFd
+        c.listener_sock = config.loopbackListener?.channel ?? -1
+        c.listener_port = config.loopbackListener?.port ?? 0
         c.cgroup_v2_fd = slot?.directoryFd ?? -1
         c.cgroup_procs_fds = UnsafePointer(arena.array(procsFds))
         c.n_cgroup_procs = procsFds.count
@@ -177,6 +185,7 @@ public final class Jail: Sendable {
         fds.adopt(spawned.report_fd)
         cancellation?.attach(spawned.pidfd, pid: spawned.pid)
         defer { cancellation?.detach() }
+        onStarted?()
 
         // The supervision closes the stdin writer (the payload's EOF) itself. The run
         // has ended when init reports (or, killed, closes its end of the report pipe).

@@ -28,6 +28,10 @@ public struct JailConfig: Sendable {
     public var devPts: Bool
 
     public var network: Network
+    /// With `.isolated`: a TCP socket listening on the jail's 127.0.0.1, made
+    /// before the payload starts and handed to the caller (who serves it from
+    /// outside the jail). The jail keeps no copy.
+    public var loopbackListener: LoopbackListener?
     public var identity: Identity
     /// The payload's uid and gid inside the jail.
     public var uid: UInt32
@@ -74,6 +78,7 @@ public struct JailConfig: Sendable {
         self.shmSizeBytes = 16 << 20
         self.devPts = false
         self.network = .isolated
+        self.loopbackListener = nil
         self.identity = .automatic
         self.uid = 1000
         self.gid = 1000
@@ -119,6 +124,19 @@ public struct AttachedMount: Sendable, Equatable {
     public init(fd: Int32, target: String) {
         self.fd = fd
         self.target = target
+    }
+}
+
+/// Where the jail's listener goes: its init sends it (SCM_RIGHTS) over
+/// `channel`, a Unix socket of the caller's (which stays the caller's), from
+/// whose other end the caller takes it once the jail has started.
+public struct LoopbackListener: Sendable, Equatable {
+    public var port: UInt16
+    public var channel: Int32
+
+    public init(port: UInt16, channel: Int32) {
+        self.port = port
+        self.channel = channel
     }
 }
 

@@ -32,6 +32,9 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case alertsWebhookSecret = "alerts.webhook_secret"
     case alertsWebhookAttempts = "alerts.webhook_attempts"
     case alertsWebhookRetryMs = "alerts.webhook_retry_ms"
+    case egressEnabled = "egress.enabled"
+    case egressMaxConnections = "egress.max_connections"
+    case egressConnectTimeoutMs = "egress.connect_timeout_ms"
 
     public var environmentVariable: String {
         "WARDEN_" + rawValue.uppercased().replacingOccurrences(of: ".", with: "_")
@@ -69,6 +72,9 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .alertsWebhookSecret: return "--alert-webhook-secret"
         case .alertsWebhookAttempts: return "--alert-webhook-attempts"
         case .alertsWebhookRetryMs: return "--alert-webhook-retry-ms"
+        case .egressEnabled: return "--egress"
+        case .egressMaxConnections: return "--egress-max-connections"
+        case .egressConnectTimeoutMs: return "--egress-connect-timeout-ms"
         }
     }
 

@@ -138,6 +138,7 @@ public final class Daemon: Sendable {
         }
         let meter = decisions.meter
         await workers.setCapsProvider { tenant in await meter.caps(for: tenant) }
+        await workers.setEgressProxy(decisions.egress)
         await decisions.meter.reconcile()
         await decisions.approvals.failInterrupted()
         do {

@@ -36,7 +36,8 @@ enum PublicRoutes {
         if let workers {
             let call = WorkerCall(manager: workers)
             let storage = StorageGauge(call: call, store: store, logger: decisions.meter.logger, rootMode: hostChecks.rootMode)
-            let exec = ExecController(call: call, limits: execLimits, pipeline: decisions.pipeline, storage: storage)
+            let exec = ExecController(call: call, limits: execLimits, pipeline: decisions.pipeline, storage: storage,
+                                      egress: decisions.egress)
             authenticated.post("/v1/exec") { request, context in try await exec.exec(request, context: context) }
             methods.record("/v1/exec", .post)
 

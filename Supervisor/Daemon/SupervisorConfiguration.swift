@@ -51,6 +51,13 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     public var alertWebhookAttempts = 5
     /// The first retry waits this long; each next one twice as long.
     public var alertWebhookRetryMs = 500
+    /// The egress proxy: calls with the network (exec `network: true`, fetch) go
+    /// through it. Off, they are refused.
+    public var egressEnabled = true
+    /// Connections one tenant may have open through the proxy at once.
+    public var egressMaxConnections = 64
+    /// How long the proxy waits for an origin to accept a connection.
+    public var egressConnectTimeoutMs = 10_000
 
     public init() {}
 
@@ -143,6 +150,12 @@ public struct SupervisorConfiguration: Sendable, Equatable {
             alertWebhookAttempts = try value.integer(source, in: 1...20)
         case .alertsWebhookRetryMs:
             alertWebhookRetryMs = try value.integer(source, in: 1...600_000)
+        case .egressEnabled:
+            egressEnabled = try value.boolean(source)
+        case .egressMaxConnections:
+            egressMaxConnections = try value.integer(source, in: 1...100_000)
+        case .egressConnectTimeoutMs:
+            egressConnectTimeoutMs = try value.integer(source, in: 10...600_000)
         }
     }
 }

@@ -93,12 +93,12 @@ struct ExecInputTests {
         }
     }
 
-    @Test func networkTrueIs422() async throws {
-        try await withLiveDaemon { daemon in
+    @Test func networkTrueIs422WhenTheEgressProxyIsOff() async throws {
+        try await withLiveDaemon({ $0.egressEnabled = false }) { daemon in
             let (_, token) = try await daemon.tenantWithKey("net")
             let response = try await daemon.exec(token, ["language": "python", "code": "print(1)", "network": true])
             #expect(response.status == 422)
-            #expect(response.errorMessage?.contains("network") == true)
+            #expect(response.errorMessage?.contains("egress.enabled") == true, "\(response.errorMessage ?? "")")
             let explicit = try await daemon.exec(token, ["language": "python", "code": "print(1)", "network": false])
             #expect(explicit.status == 200)
         }

@@ -339,6 +339,10 @@ struct WorkerFailureTests {
         // child another test forks at that moment, and the copy could then not be run (ETXTBSY).
         #expect(try await runOffPool("/bin/cp", [warden, worker, copy + "/"]).status == 0)
         try fm.copyItem(atPath: Live.policies, toPath: copy + "/policies")
+        // The egress proxy of an unprivileged daemon may reach this server, and nothing else.
+        let server = try await TestWebServer.start()
+        defer { Task { await server.stop() } }
+        try Live.json(["egress": localEgress(ports: [server.port])]).write(to: URL(fileURLWithPath: copy + "/policies/egress.json"))
         let resources = (warden as NSString).deletingLastPathComponent + "/Warden_Supervisor.resources"
         if fm.fileExists(atPath: resources) { try fm.copyItem(atPath: resources, toPath: copy + "/Warden_Supervisor.resources") }
         _ = try runProcess("/bin/chmod", ["-R", "a+rX", copy])
@@ -370,6 +374,15 @@ struct WorkerFailureTests {
         #expect(response.status == 200,
                 "a python exec through a daemon run as uid 65534 failed: \(response.status) \(body)\n--- serve log ---\n\(serve.log)")
         #expect(response.json?["stdout"] as? String == "rootless True\n", "\(body)")
+
+        // exec with the network: the tool jail's own namespace and the proxy's listener work unprivileged too.
+        let online = try await LocalHTTPClient.send(
+            "POST", "/v1/exec", to: .tcp(host: "127.0.0.1", port: port), headers: bearer(token),
+            body: Live.json(["language": "python", "network": true,
+                             "code": fetchScript("http://127.0.0.1:\(server.port)/text/rootless")]), timeout: .seconds(90))
+        #expect(online.json?["stdout"] as? String == "200 hello rootless\n",
+                "\(String(decoding: online.body, as: UTF8.self))\n--- serve log ---\n\(serve.log)")
+        #expect(try await admin.quota(tenant.id).metrics.first { $0.metric == "egress.bytes.month" }?.used == Double(server.wireBytes))
 
         let files = try await LocalHTTPClient.send("PUT", "/v1/files/r.txt", to: .tcp(host: "127.0.0.1", port: port),
                                                    headers: bearer(token), body: Data("r".utf8), timeout: .seconds(60))

@@ -158,9 +158,11 @@ struct ExecToolTests {
         #expect(absurd.code == .invalidLimit)
         #expect(absurd.field == "memory_mb")
 
+        // This worker has no egress channel (fd 4), so no call of it may have the network.
         let network = try worker.error(worker.run(4, .exec, ExecArgs(language: "bash", code: "true", network: true)))
         #expect(network.code == .invalidLimit)
         #expect(network.field == "network")
+        #expect(network.message.contains("egress channel"), "\(network.message)")
 
         let raw = #"{"tool":"exec","request_id":"req_5","args":{"language":"bash","code":"true","cpu_ms":"lots"}}"#
         try worker.send(Frame(.call, callID: 5, payload: Array(raw.utf8)))

@@ -25,7 +25,7 @@ public struct ExecArgs: Sendable, Codable, Equatable {
     public var outputBytes: Int?
     /// Send stdout and stderr as STDOUT/STDERR frames while the code runs.
     public var stream: Bool?
-    /// Refused for now (there is no egress proxy yet).
+    /// A network namespace of the call's own with the egress proxy on its loopback (127.0.0.1:3128).
     public var network: Bool?
 
     public init(language: String, code: String, stdin: String? = nil, args: [String]? = nil,

@@ -14,6 +14,8 @@ struct ExecPlan {
     var memoryBytes: Int
     var outputBytes: Int
     var stream: Bool
+    /// A network namespace of its own, with the egress proxy on its loopback.
+    var network: Bool
 
     static let defaultTimeoutMs = 10_000
     static let defaultMemoryMb = 256
@@ -27,10 +29,6 @@ struct ExecPlan {
     init(_ args: ExecArgs) throws(ErrorReply) {
         guard let language = Language(rawValue: args.language) else {
             throw ErrorReply(.invalidRequest, "unknown language \"\(args.language)\"; use python, node or bash")
-        }
-        if args.network == true {
-            throw ErrorReply(.invalidLimit, "network access needs the egress proxy, which is not available yet",
-                             field: "network")
         }
         self.language = language
         code = args.code
@@ -47,6 +45,7 @@ struct ExecPlan {
         memoryBytes = try Self.limit(args.memoryMb, "memory_mb", default: Self.defaultMemoryMb, in: 1...Self.maxMemoryMb, unit: "MiB") << 20
         outputBytes = try Self.limit(args.outputBytes, "output_bytes", default: Self.defaultOutputBytes, in: 0...Self.maxOutputBytes, unit: "bytes")
         stream = args.stream ?? false
+        network = args.network ?? false
 
         let given = args.files ?? []
         guard given.count <= Self.maxFiles else {

@@ -1,4 +1,5 @@
 import Sandbox
+import Synchronization
 import WorkerProtocol
 
 /// The `exec` tool: the call's files into the workspace, then the interpreter
@@ -8,6 +9,7 @@ final class ExecTool: Sendable {
     private let seccomp: SeccompProgram
     private let workspace: Workspace
     private let socket: FrameSocket
+    private let egress: EgressBridge?
     private let identity = ToolIdentity.choose(payloadID: ExecTool.payloadID, wanted: ExecTool.nestedIDs)
 
     /// Where the tool jail sees the call's code (read-only) and the workspace (read-write).
@@ -19,7 +21,8 @@ final class ExecTool: Sendable {
     static let nestedIDs: UInt32 = 65536
     static let pidsPerCall = 128
 
-    init(jail: Jail, seccomp: SeccompProgram, workspace: Workspace, socket: FrameSocket) {
+    init(jail: Jail, seccomp: SeccompProgram, workspace: Workspace, socket: FrameSocket, egress: EgressBridge?) {
+        self.egress = egress
         self.jail = jail
         self.seccomp = seccomp
         self.workspace = workspace
@@ -31,33 +34,54 @@ final class ExecTool: Sendable {
         for file in plan.files {
             _ = try workspace.write(file.path, bytes: file.bytes, append: false)
         }
-        let config = configuration(plan)
-        let input: JailInput = plan.stdin.isEmpty ? .null : .bytes(plan.stdin)
-        let outcome: JailOutcome
-        if plan.stream {
-            let socket = self.socket
-            outcome = jail.run(config, stdin: input, keepOutput: false, cancellation: cancellation) { stream, bytes in
-                let type: FrameType = stream == .stdout ? .stdout : .stderr
-                var offset = 0
-                while offset < bytes.count {
-                    let end = min(bytes.count, offset + Frame.maxPayload)
-                    do {
-                        try socket.write(Frame(type, callID: callID, payload: Array(bytes[offset..<end])))
-                    } catch {
-                        // Nobody is reading: end the run rather than fill a dead socket.
-                        cancellation.cancel()
-                        return
-                    }
-                    offset = end
-                }
+        var config = configuration(plan)
+        let lease = try plan.network ? network(&config, callID: callID) : nil
+        defer { lease?.release() }
+        // The proxy is reachable before the code's first connect; if it cannot be, the code does not run.
+        let handOverFailure = Mutex<ErrorReply?>(nil)
+        let started: (() -> Void)? = lease.map { lease in {
+            do throws(ErrorReply) { try lease.handOver() } catch {
+                handOverFailure.withLock { $0 = error }
+                cancellation.cancel()
             }
-        } else {
-            outcome = jail.run(config, stdin: input, keepOutput: true, cancellation: cancellation)
+        } }
+        let input: JailInput = plan.stdin.isEmpty ? .null : .bytes(plan.stdin)
+        let socket = self.socket
+        // Streamed, each chunk goes out as it comes; otherwise the outcome keeps it.
+        let forward: ((OutputStream, UnsafeRawBufferPointer) -> Void)? = !plan.stream ? nil : { stream, bytes in
+            let type: FrameType = stream == .stdout ? .stdout : .stderr
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + Frame.maxPayload)
+                do {
+                    try socket.write(Frame(type, callID: callID, payload: Array(bytes[offset..<end])))
+                } catch {
+                    // Nobody is reading: end the run rather than fill a dead socket.
+                    cancellation.cancel()
+                    return
+                }
+                offset = end
+            }
         }
+        let outcome = jail.run(config, stdin: input, keepOutput: !plan.stream, cancellation: cancellation,
+                               onOutput: forward, onStarted: started)
+        if let failure = handOverFailure.withLock({ $0 }) { throw failure }
         if outcome.result.status == .setupError {
             throw ErrorReply(.internal, "the tool jail could not be set up: \(outcome.result.message ?? "no reason given")")
         }
         return try ExecResultFrame.make(outcome, streamed: plan.stream, callID: callID)
+    }
+
+    /// A network namespace of the call's own whose loopback holds the egress
+    /// proxy, and the variables that point HTTP clients at it.
+    private func network(_ config: inout JailConfig, callID: UInt32) throws(ErrorReply) -> EgressLease {
+        guard let egress else {
+            throw ErrorReply(.invalidLimit, "this worker has no egress channel: the supervisor runs without the egress proxy",
+                             field: "network")
+        }
+        let lease = try egress.prepare(&config, tag: EgressTag.call(callID))
+        config.environment.merge(EgressBridge.proxyEnvironment) { _, proxy in proxy }
+        return lease
     }
 
     private func configuration(_ plan: ExecPlan) -> JailConfig {

@@ -12,7 +12,7 @@ enum Handshake {
         case exit(Int32)
     }
 
-    static func perform(on socket: FrameSocket, version: String) -> Outcome {
+    static func perform(on socket: FrameSocket, egress: EgressBridge?, version: String) -> Outcome {
         let first: Frame?
         do {
             first = try socket.readFrame()
@@ -41,7 +41,7 @@ enum Handshake {
         }
         let runner: ToolRunner
         do {
-            runner = try ToolRunner(hello: hello, socket: socket)
+            runner = try ToolRunner(hello: hello, socket: socket, egress: egress)
         } catch {
             return refuse(socket, error)
         }

@@ -9,18 +9,20 @@ import WorkerProtocol
 /// supervisor shuts the worker down or goes away. Returns the exit status.
 final class Session: Sendable {
     private let socket: FrameSocket
+    private let egress: EgressBridge?
     private let shuttingDown = Atomic<Bool>(false)
 
     /// How long calls may take to end after they were cancelled because the worker is leaving.
     private static let cancelledCallsMs: Int64 = 5000
 
-    init(socket: FrameSocket) {
+    init(socket: FrameSocket, egress: EgressBridge?) {
         self.socket = socket
+        self.egress = egress
     }
 
     func run() -> Int32 {
         let tools: ToolRunner
-        switch Handshake.perform(on: socket, version: WardenWorker.version) {
+        switch Handshake.perform(on: socket, egress: egress, version: WardenWorker.version) {
         case .ready(let runner): tools = runner
         case .exit(let status): return status
         }

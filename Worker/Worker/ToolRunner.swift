@@ -12,7 +12,7 @@ final class ToolRunner: Sendable {
     private let workspace: Workspace
     private let storage: WorkspaceStorage
 
-    init(hello: Hello, socket: FrameSocket) throws(ErrorReply) {
+    init(hello: Hello, socket: FrameSocket, egress: EgressBridge?) throws(ErrorReply) {
         maxCalls = hello.maxCalls > 0 ? min(hello.maxCalls, 4096) : 16
         let program = try Self.compile(hello.execProfile, field: "exec_profile")
         guard hello.workspace.hasPrefix("/") else {
@@ -26,7 +26,7 @@ final class ToolRunner: Sendable {
         } catch {
             throw ErrorReply(.internal, "the worker could not set up its jail: \(error)")
         }
-        exec = ExecTool(jail: jail, seccomp: program, workspace: workspace, socket: socket)
+        exec = ExecTool(jail: jail, seccomp: program, workspace: workspace, socket: socket, egress: egress)
         browser = BrowserTool(host: try hello.browser.map { settings throws(ErrorReply) in
                                   try Self.browserHost(settings, jail: jail)
                               },

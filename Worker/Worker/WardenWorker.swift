@@ -4,7 +4,8 @@ import Glibc
 import WorkerProtocol
 
 /// The per-tenant worker. The supervisor starts it inside the tenant jail
-/// with its end of a socketpair as fd 3 and speaks the worker protocol on it.
+/// with its end of a socketpair as fd 3 and speaks the worker protocol on it;
+/// fd 4, when present, is the egress channel (`EgressBridge`).
 @main
 struct WardenWorker {
     static let version = "0.1.0-dev"
@@ -19,7 +20,7 @@ struct WardenWorker {
             Log.line("fd \(socketDescriptor) is not a socket: warden-worker is started by warden serve, with its end of a socketpair as fd 3")
             _exit(2)
         }
-        let session = Session(socket: FrameSocket(fd: socketDescriptor))
+        let session = Session(socket: FrameSocket(fd: socketDescriptor), egress: EgressBridge.fromSupervisor())
         _exit(session.run())
     }
 }

@@ -67,6 +67,9 @@ struct wd_config {
     int seccomp_notify;         // the filter returns USER_NOTIF for kills: report the syscall
 
     int new_net;                // a new network namespace with loopback up
+    int listener_sock;          // >= 0 (with new_net): init makes a TCP socket listening on
+                                // 127.0.0.1:listener_port and sends it over this socket (SCM_RIGHTS)
+    uint16_t listener_port;
     int join_netns_fd;          // >= 0: join this network namespace (requires privilege)
     int cgroup_v2_fd;           // >= 0: start the child in this cgroup (CLONE_INTO_CGROUP)
     const int *cgroup_procs_fds; // cgroup v1: write the child's pid into each

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Store
+import Synchronization
 import WorkerProtocol
 
 /// Calls held for a person: created when the policy asks for approval,
@@ -15,6 +16,8 @@ final class ApprovalService: Sendable {
     /// How long a held call waits for a decision before it expires.
     let timeToLive: Duration
     let logger: Logger
+    /// Approved calls with the network go through it (set once the proxy exists, which needs the gate, which needs this).
+    private let egress = Mutex<EgressProxy?>(nil)
 
     init(store: any Store, audit: AuditWriter, call: WorkerCall?, meter: Meter, timeToLive: Duration, logger: Logger) {
         self.store = store
@@ -23,6 +26,10 @@ final class ApprovalService: Sendable {
         self.meter = meter
         self.timeToLive = timeToLive
         self.logger = logger
+    }
+
+    func use(egress proxy: EgressProxy?) {
+        egress.withLock { $0 = proxy }
     }
 
     func hold(tenant: Tenant, tool: String, reasons: [String], requestID: String, deferred: DeferredCall) async throws -> Approval {
@@ -120,22 +127,34 @@ final class ApprovalService: Sendable {
             throw APIError.forbidden(code: "tenant_suspended", "tenant \(approval.tenantID) is no longer active")
         }
         let deferred = try DeferredCall.decode(approval.call)
+        // An exec held with the network gets it when it runs, through the same proxy.
+        var session: EgressSession?
+        if deferred.usesNetwork {
+            guard let proxy = egress.withLock({ $0 }) else {
+                throw APIError.invalidField("network must be false: this server runs without the egress proxy (egress.enabled)")
+            }
+            session = proxy.session(tenant: tenant, via: approval.tool, requestID: approval.requestID)
+        }
+        // The call ends it; this covers the paths where the call never went out.
+        defer { if let session { Task { await session.close() } } }
         // Quotas apply when the call runs, not when it was held.
         let limits = try await meter.limits(for: tenant)
         guard case .reserved(let ticket) = try await meter.reserve(
             tenant: tenant, tool: approval.tool, requestID: approval.requestID,
-            idempotencyKey: "approval:\(approval.id)", limits: limits)
+            idempotencyKey: "approval:\(approval.id)", limits: limits, egress: session != nil)
         else {
             throw APIError.conflict("approval \(approval.id) already ran")
         }
         return try await meter.finish(ticket) {
-            let result = try await self.run(deferred, tenant: tenant, requestID: approval.requestID, call: call)
-            return (result, Meter.Outcome(status: "ok", httpStatus: result.status, ran: true, response: nil))
+            let result = try await self.run(deferred, tenant: tenant, requestID: approval.requestID, call: call,
+                                            egress: session)
+            return (result, Meter.Outcome(status: "ok", httpStatus: result.status, ran: true,
+                                          figures: CallFigures(egressBytes: session?.bytes ?? 0), response: nil))
         }
     }
 
-    private func run(_ deferred: DeferredCall, tenant: Tenant, requestID: String,
-                     call: WorkerCall) async throws -> (status: Int, body: Data) {
+    private func run(_ deferred: DeferredCall, tenant: Tenant, requestID: String, call: WorkerCall,
+                     egress: EgressSession?) async throws -> (status: Int, body: Data) {
         var streamed: [UInt8] = []
         var payload: [UInt8] = []
         for step in deferred.steps {
@@ -143,7 +162,8 @@ final class ApprovalService: Sendable {
                 throw APIError.invalidRequest("the held call names an unknown tool '\(step.tool)'")
             }
             payload = try await call.run(tool, step.args, tenant: tenant, requestID: requestID,
-                                         deadline: .milliseconds(deferred.deadlineMs)) { event in
+                                         deadline: .milliseconds(deferred.deadlineMs),
+                                         egress: step.usesNetwork ? egress : nil) { event in
                 if case .stdout(let chunk) = event, deferred.output == .bytes { streamed += chunk }
             }
         }

@@ -14,6 +14,8 @@ struct DecisionServices: Sendable {
     let pipeline: CallPipeline
     let metrics: ServiceMetrics
     let alerts: QuotaAlerts
+    /// The egress proxy; nil when `egress.enabled` is off.
+    let egress: EgressProxy?
 
     init(store: any Store, configuration: SupervisorConfiguration, workers: WorkerManager?, logger: Logger,
          now: @escaping @Sendable () -> Date = Date.init) throws {
@@ -44,6 +46,11 @@ struct DecisionServices: Sendable {
                                     logger: logger)
         gate = CallGate(engine: engine, audit: audit, approvals: approvals, metrics: metrics)
         pipeline = CallPipeline(gate: gate, meter: meter)
+        egress = configuration.egressEnabled
+            ? EgressProxy(gate: EgressGate(gate: gate, meter: meter), settings: EgressSettings(configuration: configuration),
+                          metrics: metrics, logger: logger)
+            : nil
+        approvals.use(egress: egress)
     }
 
     /// Gives the policies the store's plans as `data.plans`.

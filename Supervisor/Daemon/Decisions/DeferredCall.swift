@@ -7,6 +7,12 @@ struct DeferredCall: Codable, Sendable, Equatable {
     struct Step: Codable, Sendable, Equatable {
         var tool: String
         var args: JSONValue
+
+        /// An exec step that asked for the network.
+        var usesNetwork: Bool {
+            guard case .object(let fields) = args else { return false }
+            return fields["network"] == .bool(true)
+        }
     }
 
     enum Output: String, Codable, Sendable {
@@ -39,6 +45,8 @@ struct DeferredCall: Codable, Sendable, Equatable {
         let (seconds, attoseconds) = deadline.components
         deadlineMs = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
     }
+
+    var usesNetwork: Bool { steps.contains { $0.usesNetwork } }
 
     func encoded() throws -> Data { try JSONEncoder().encode(self) }
 

@@ -50,6 +50,16 @@ final class ServiceMetrics: Sendable {
             .increment(by: egressBytes)
     }
 
+    /// An egress connection to an origin: `attempted`, then `connected` or `failed`.
+    func egressConnect(result: String) {
+        CoreMetrics.Counter(label: "warden_egress_connects_total", dimensions: [("result", result)], factory: factory).increment()
+    }
+
+    /// An egress connection the proxy refused, by error code (`policy_denied`, `quota_exceeded`, …).
+    func egressRefused(code: String) {
+        CoreMetrics.Counter(label: "warden_egress_refusals_total", dimensions: [("code", code)], factory: factory).increment()
+    }
+
     func quotaAlert(threshold: Double) {
         CoreMetrics.Counter(label: "warden_quota_alerts_total", dimensions: [("threshold", String(Int(threshold * 100)))],
                             factory: factory).increment()

@@ -17,7 +17,7 @@ struct CallPipeline: Sendable {
     }
 
     func start(tenant: Tenant, tool: String, args: [String: Value], limits: EffectiveLimits, requestID: String,
-               idempotencyKey: String?, deferred: () throws -> DeferredCall) async throws -> Start {
+               idempotencyKey: String?, egress: Bool = false, deferred: () throws -> DeferredCall) async throws -> Start {
         // The counters are read for the policy only when a rule can look at them.
         let usage = gate.engine.readsUsage ? try await meter.usage(of: tenant, limits: limits) : [:]
         let audited: Task<Void, any Error>
@@ -30,7 +30,7 @@ struct CallPipeline: Sendable {
         let reservation: Meter.Reservation
         do {
             reservation = try await meter.reserve(tenant: tenant, tool: tool, requestID: requestID,
-                                                  idempotencyKey: idempotencyKey, limits: limits)
+                                                  idempotencyKey: idempotencyKey, limits: limits, egress: egress)
         } catch {
             _ = try? await audited.value
             throw error

@@ -78,9 +78,21 @@ final class Meter: Sendable {
         case replay(Response)
     }
 
+    /// The tenant's hard egress limit and what its counter holds now (used and
+    /// reserved); nil when there is no hard limit, or metering is off.
+    func egressStanding(of tenant: Tenant, limits: EffectiveLimits) async throws -> QuotaExceeded? {
+        guard enabled, let limit = limits[Metric.egressBytes], limit.hard else { return nil }
+        let window = PeriodWindow(.month, containing: now(), timeZone: limits.plan.timeZone)
+        let counter = try await store.counters(tenantID: tenant.id, [(Metric.egressBytes, window.start)]).first
+        return QuotaExceeded(metric: Metric.egressBytes, limit: limit.limit,
+                             used: (counter?.used ?? 0) + (counter?.reserved ?? 0), resetsAt: window.end)
+    }
+
     /// Reserves one call of `tool`; 429 with the metric, limit, used and reset time when a hard limit is reached.
+    /// `egress`: the call goes through the egress proxy (fetch, browser, exec with the network), so it may
+    /// start only while some of the egress quota is left.
     func reserve(tenant: Tenant, tool: String, requestID: String, idempotencyKey: String?,
-                 limits: EffectiveLimits) async throws -> Reservation {
+                 limits: EffectiveLimits, egress: Bool = false) async throws -> Reservation {
         let at = now()
         guard enabled else {
             return .reserved(Ticket(reservationID: "", tenant: tenant, tool: tool, startedAt: at, limits: limits, warnings: []))
@@ -101,7 +113,7 @@ final class Meter: Sendable {
             charge(Metric.cpuSeconds, amount: 0)
             charge(Metric.wallSeconds, amount: 0)
         }
-        if family == "fetch" || family == "browser" { charge(Metric.egressBytes, amount: 0) }
+        if egress || family == "fetch" || family == "browser" { charge(Metric.egressBytes, amount: 0) }
 
         let request = ReservationRequest(id: "res_" + RandomID.string(length: 16), tenantID: tenant.id, tool: tool,
                                          requestID: requestID, idempotencyKey: idempotencyKey ?? requestID, at: at,

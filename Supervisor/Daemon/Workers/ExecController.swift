@@ -12,6 +12,8 @@ struct ExecController {
     let limits: ExecLimits
     let pipeline: CallPipeline
     let storage: StorageGauge
+    /// Calls with `network: true` go through it; nil refuses them.
+    let egress: EgressProxy?
 
     struct ExecLimits: Sendable {
         var maxTimeoutMs: Int
@@ -66,15 +68,15 @@ struct ExecController {
         try check(r.cpuMs, "cpu_ms", 1...limits.maxCpuMs, unit: "ms")
         try check(r.memoryMb, "memory_mb", 16...limits.maxMemoryMB, unit: "MiB")
         try check(r.outputBytes, "output_bytes", 0...limits.maxOutputBytes, unit: "bytes")
-        if r.network == true {
-            throw APIError.invalidField("network must be false: network access needs the egress proxy, which is not available yet")
+        if r.network == true && egress == nil {
+            throw APIError.invalidField("network must be false: this server runs without the egress proxy (egress.enabled)")
         }
         if (r.files?.count ?? 0) > 1000 { throw APIError.invalidField("files may hold at most 1000 entries") }
         return ExecArgs(language: r.language, code: r.code, stdin: r.stdin, args: r.args, files: r.files,
                         timeoutMs: r.timeoutMs ?? min(10_000, limits.maxTimeoutMs), cpuMs: r.cpuMs,
                         memoryMb: r.memoryMb ?? min(256, limits.maxMemoryMB),
                         outputBytes: r.outputBytes ?? min(1 << 20, limits.maxOutputBytes),
-                        stream: stream, network: false)
+                        stream: stream, network: r.network ?? false)
     }
 
     func exec(_ request: Hummingbird.Request, context: APIRequestContext) async throws -> Response {
@@ -88,7 +90,8 @@ struct ExecController {
         let requestID = context.requestID
         let start = try await pipeline.start(tenant: tenant, tool: Tool.exec.rawValue, args: Self.policyArgs(args),
                                              limits: plan, requestID: requestID,
-                                             idempotencyKey: request.headers[Self.idempotencyKey]) {
+                                             idempotencyKey: request.headers[Self.idempotencyKey],
+                                             egress: args.network == true) {
             var whole = args
             whole.stream = false
             return try DeferredCall(.exec, whole, deadline: deadline)
@@ -104,12 +107,15 @@ struct ExecController {
         let storage = self.storage
         let storageLimit = plan[Metric.storageBytes]
         let client = context.channel
+        // The call's connections, counted into its settlement.
+        let session = args.network == true ? egress?.session(tenant: tenant, via: Tool.exec.rawValue, requestID: requestID) : nil
 
         guard wantsStream else {
             let result = try await pipeline.meter.finish(ticket) {
                 let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline,
-                                                 client: client)
-                return try await Self.settled(payload, storage, tenant, storageLimit, requestID, keepResponse: true)
+                                                 client: client, egress: session)
+                return try await Self.settled(payload, storage, tenant, storageLimit, requestID, keepResponse: true,
+                                              egressBytes: session?.bytes ?? 0)
             }
             headers[.contentType] = "application/json; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result)))
@@ -120,14 +126,15 @@ struct ExecController {
             do {
                 let result = try await pipeline.meter.finish(ticket) {
                     let payload = try await call.run(.exec, args, tenant: tenant, requestID: requestID, deadline: deadline,
-                                                     client: client) { event in
+                                                     client: client, egress: session) { event in
                         switch event {
                         case .stdout(let bytes): try await writer.write(Self.event("stdout", chunk: bytes))
                         case .stderr(let bytes): try await writer.write(Self.event("stderr", chunk: bytes))
                         default: break
                         }
                     }
-                    return try await Self.settled(payload, storage, tenant, storageLimit, requestID, keepResponse: false)
+                    return try await Self.settled(payload, storage, tenant, storageLimit, requestID, keepResponse: false,
+                                                  egressBytes: session?.bytes ?? 0)
                 }
                 try await writer.write(Self.event("result", json: result))
             } catch let error as APIError {
@@ -143,11 +150,13 @@ struct ExecController {
     /// result's figures are decoded once for both. `keepResponse`: keep the
     /// answer for idempotent replays (not for a stream, already sent).
     static func settled(_ payload: [UInt8], _ storage: StorageGauge, _ tenant: Tenant, _ limit: Limit?,
-                        _ requestID: String, keepResponse: Bool) async throws -> (Data, Meter.Outcome) {
+                        _ requestID: String, keepResponse: Bool, egressBytes: Int64) async throws -> (Data, Meter.Outcome) {
         let figures = try? JSONDecoder().decode(ResultFigures.self, from: Data(payload))
         let full = await storageFull(status: figures?.status, storage, tenant, limit, requestID)
         let data = try withRequestID(payload, requestID, storageFull: full)
-        return (data, outcome(figures, resultBytes: payload.count, response: keepResponse ? data : nil))
+        var outcome = outcome(figures, resultBytes: payload.count, response: keepResponse ? data : nil)
+        outcome.figures.egressBytes = egressBytes
+        return (data, outcome)
     }
 
     /// Whether the workspace was full when the code ended. As root, where the

@@ -14,17 +14,36 @@ struct WorkerCall {
     /// Sends the call and hands each event to `handle` until the call ends.
     /// Returns the result payload. `deadline` guards against a worker that never
     /// answers; when the `client` connection closes, the call is cancelled.
+    /// With `egress`, the call's jail gets the network: the session is opened
+    /// under the call's tag before the call goes out, and ends (its bytes final)
+    /// before this returns.
     func run<Args: Codable & Sendable>(_ tool: Tool, _ args: Args, tenant: Tenant, requestID: String,
-                                       deadline: Duration, client: (any Channel)? = nil,
+                                       deadline: Duration, client: (any Channel)? = nil, egress: EgressSession? = nil,
                                        onChunk: (WorkerConnection.Event) async throws -> Void = { _ in }) async throws -> [UInt8] {
         let process = try await manager.acquire(tenant)
         defer { Task { await manager.release(tenant.id) } }
         let id: UInt32, events: AsyncStream<WorkerConnection.Event>
         do {
-            (id, events) = try process.connection.call(tool, args, requestID: requestID)
+            (id, events) = try process.connection.call(tool, args, requestID: requestID) { id in
+                if let egress { process.egress.expect(EgressTag.call(id), egress) }
+            }
         } catch let reply as ErrorReply {
             throw Self.stopError(process, tenantID: tenant.id) ?? Self.apiError(reply, tenantID: tenant.id)
         }
+        do {
+            let payload = try await receive(events, id: id, process: process, tenant: tenant, deadline: deadline,
+                                            client: client, onChunk: onChunk)
+            if egress != nil { await process.egress.finish(EgressTag.call(id)) }
+            return payload
+        } catch {
+            if egress != nil { await process.egress.finish(EgressTag.call(id)) }
+            throw error
+        }
+    }
+
+    private func receive(_ events: AsyncStream<WorkerConnection.Event>, id: UInt32, process: WorkerProcess, tenant: Tenant,
+                         deadline: Duration, client: (any Channel)?,
+                         onChunk: (WorkerConnection.Event) async throws -> Void) async throws -> [UInt8] {
         let watchdog = Task {
             let end = ContinuousClock.now + deadline
             // A client that went away cancels its call: its jail ends and the worker's slot is free again.

@@ -75,7 +75,9 @@ final class WorkerConnection: Sendable {
     }
 
     /// Sends a call; its stdout/stderr chunks and its end arrive on the stream.
-    func call<Args: Codable & Sendable>(_ tool: Tool, _ args: Args, requestID: String) throws -> (UInt32, AsyncStream<Event>) {
+    /// `numbered` learns the call's id before the worker can (to open what the call will use).
+    func call<Args: Codable & Sendable>(_ tool: Tool, _ args: Args, requestID: String,
+                                        numbered: (UInt32) -> Void = { _ in }) throws -> (UInt32, AsyncStream<Event>) {
         let (stream, continuation) = AsyncStream<Event>.makeStream()
         let id = try state.withLock { s throws -> UInt32 in
             guard !s.closed else { throw Self.workerStopped }
@@ -85,6 +87,7 @@ final class WorkerConnection: Sendable {
             s.calls[id] = continuation
             return id
         }
+        numbered(id)
         do {
             try socket.write(WireJSON.frame(.call, callID: id, CallRequest(tool: tool, args: args, requestID: requestID)))
         } catch {

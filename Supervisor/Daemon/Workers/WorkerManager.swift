@@ -50,6 +50,8 @@ public actor WorkerManager {
     private let settings: WorkerSettings
     /// The tenant's plan caps for its cgroup (memory, processes), read when its worker starts.
     private var capsProvider: (@Sendable (Tenant) async -> TenantCaps)?
+    /// Serves the listeners of calls with the network; nil refuses them all.
+    private var egressProxy: EgressProxy?
     private let jail: Jail
     private let layout: StateLayout
     private let logger: Logger
@@ -86,6 +88,10 @@ public actor WorkerManager {
 
     func setCapsProvider(_ provider: @escaping @Sendable (Tenant) async -> TenantCaps) {
         capsProvider = provider
+    }
+
+    func setEgressProxy(_ proxy: EgressProxy?) {
+        egressProxy = proxy
     }
 
     /// The tenant's worker, started if needed; pair with `release`.
@@ -139,7 +145,7 @@ public actor WorkerManager {
         // Other calls of the tenant ran while the caps were read: one of them may have started it.
         if let process = slots[tenant.id]?.process { return process }
         if let starting = slots[tenant.id]?.starting { return try await starting.value }
-        let settings = planned, jail = self.jail, logger = self.logger
+        let settings = planned, jail = self.jail, logger = self.logger, proxy = egressProxy
         let image = settings.rootMode ? WorkspaceImage(path: layout.workspaceImage(tenant.id),
                                                        directory: layout.workspace(tenant.id),
                                                        owner: tenant.hostIDBase + TenantService.payloadIDOffset) : nil
@@ -149,7 +155,7 @@ public actor WorkerManager {
                 let workspace = try Self.workspace(tenantID: tenant.id, image: image, directory: directory,
                                                    limit: storageLimit, logger: logger)
                 return try WorkerProcess.start(tenant: tenant, workspace: workspace, settings: settings, jail: jail,
-                                        logger: logger) { [weak self] result in
+                                               proxy: proxy, logger: logger) { [weak self] result in
                     Task { await self?.exited(tenant.id, result: result) }
                 }
             }

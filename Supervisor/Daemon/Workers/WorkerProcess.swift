@@ -10,6 +10,8 @@ import WorkerProtocol
 final class WorkerProcess: Sendable {
     let tenantID: String
     let connection: WorkerConnection
+    /// The worker's egress channel: its jails' listeners, served by the proxy.
+    let egress: WorkerEgress
     let cancellation: JailCancellation
     let startedAt: Date
     let reply: HelloReply
@@ -36,9 +38,10 @@ final class WorkerProcess: Sendable {
         }
     }
 
-    private init(tenantID: String, connection: WorkerConnection, cancellation: JailCancellation, reply: HelloReply,
-                 storage: WorkspaceStorage) {
+    private init(tenantID: String, connection: WorkerConnection, egress: WorkerEgress, cancellation: JailCancellation,
+                 reply: HelloReply, storage: WorkspaceStorage) {
         self.tenantID = tenantID
+        self.egress = egress
         self.storage = storage
         self.connection = connection
         self.cancellation = cancellation
@@ -53,8 +56,8 @@ final class WorkerProcess: Sendable {
 
     /// Starts the worker in the tenant's jail and completes the handshake.
     /// `onExit` runs once, on the jail's thread, when the worker has ended.
-    static func start(tenant: Tenant, workspace: Workspace, settings: WorkerSettings, jail: Jail, logger: Logger,
-                      onExit: @escaping @Sendable (JailResult) -> Void) throws -> WorkerProcess {
+    static func start(tenant: Tenant, workspace: Workspace, settings: WorkerSettings, jail: Jail, proxy: EgressProxy?,
+                      logger: Logger, onExit: @escaping @Sendable (JailResult) -> Void) throws -> WorkerProcess {
         // Mounted nowhere until the jail attaches it; ours closes once the jail has started.
         var mount: DetachedMount?
         if case .image(let image) = workspace { mount = try DetachedMount(image: image, options: WorkspaceImage.mountOptions) }
@@ -64,15 +67,21 @@ final class WorkerProcess: Sendable {
             throw POSIXFailure("socketpair for the worker")
         }
         let (ours, theirs) = (pair[0], pair[1])
+        // The egress channel: packets, each a message with at most one listener attached.
+        guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            Glibc.close(ours)
+            Glibc.close(theirs)
+            throw POSIXFailure("socketpair for the worker's egress channel")
+        }
+        let (egressOurs, egressTheirs) = (pair[0], pair[1])
         let cgroup = settings.rootMode ? jail.cgroups.map { TenantCgroup(host: $0.host, scope: settings.cgroupScope, tenantID: tenant.id) } : nil
         let config: JailConfig
         do {
             config = try jailConfig(tenant: tenant, workspace: workspace, mount: mount, settings: settings, cgroup: cgroup,
-                                    socket: theirs)
+                                    socket: theirs, egress: egressTheirs)
         } catch {
             cgroup?.remove()
-            Glibc.close(ours)
-            Glibc.close(theirs)
+            for fd in [ours, theirs, egressOurs, egressTheirs] { Glibc.close(fd) }
             throw error
         }
         let cancellation = JailCancellation()
@@ -80,9 +89,12 @@ final class WorkerProcess: Sendable {
         let theirsOpen = Mutex(true)
         let closeTheirs: @Sendable () -> Void = {
             theirsOpen.withLock { open in
-                if open { Glibc.close(theirs); open = false }
+                if open { Glibc.close(theirs); Glibc.close(egressTheirs); open = false }
             }
         }
+        let egress = WorkerEgress(fd: egressOurs, proxy: proxy, tenantID: tenant.id, logger: logger)
+        // Reads until the worker's end closes (the worker is gone), then closes ours.
+        egress.startReading()
         let ended = DispatchSemaphore(value: 0)
 
         let thread = Thread {
@@ -126,14 +138,14 @@ final class WorkerProcess: Sendable {
         connection.startReading { reason in
             logger.debug("worker connection closed", metadata: ["tenant_id": "\(tenant.id)", "reason": "\(reason)"])
         }
-        return WorkerProcess(tenantID: tenant.id, connection: connection, cancellation: cancellation, reply: reply,
-                             storage: workspace.storage)
+        return WorkerProcess(tenantID: tenant.id, connection: connection, egress: egress, cancellation: cancellation,
+                             reply: reply, storage: workspace.storage)
     }
 
     /// The tenant jail: the tenant's id range, every namespace, loopback only,
     /// the tenant cgroup (delegated), the workspace, and the worker profile.
     private static func jailConfig(tenant: Tenant, workspace: Workspace, mount: DetachedMount?, settings: WorkerSettings,
-                                   cgroup: TenantCgroup?, socket: Int32) throws -> JailConfig {
+                                   cgroup: TenantCgroup?, socket: Int32, egress: Int32) throws -> JailConfig {
         var c = JailConfig(command: WorkerSettings.binaryInJail)
         c.hostname = "warden-" + tenant.id
         c.binds = [Bind(source: settings.binary, target: WorkerSettings.binaryInJail)]
@@ -147,7 +159,8 @@ final class WorkerProcess: Sendable {
         c.gid = 0
         c.network = .isolated
         c.seccomp = settings.workerProfile
-        c.extraFileDescriptors = [socket]
+        // fd 3: the worker protocol; fd 4: the egress channel.
+        c.extraFileDescriptors = [socket, egress]
         c.tmpSizeBytes = 256 << 20
         c.environment["WARDEN_TENANT"] = tenant.id
         c.limits = Limits(memoryBytes: settings.tenantMemoryBytes, pids: settings.tenantPids, cpus: settings.tenantCpus,

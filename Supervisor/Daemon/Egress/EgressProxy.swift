@@ -1,0 +1,76 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Store
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The supervisor's HTTP forward proxy and CONNECT tunnel, served on sockets
+/// that belong to one session each: a jail's loopback listener (exec, the
+/// browser), or one end of a socket pair (fetch). Which tenant a connection
+/// belongs to is never asked of the client: it is the socket it came in on.
+final class EgressProxy: Sendable {
+    let gate: EgressGate
+    let settings: EgressSettings
+    let metrics: ServiceMetrics
+    let logger: Logger
+    let accounts = EgressAccounts()
+    private let group: any EventLoopGroup
+
+    /// What the client may send before its connection is decided (head and body waiting).
+    static let maxBufferedBytes = 1 << 20
+
+    init(gate: EgressGate, settings: EgressSettings, metrics: ServiceMetrics, logger: Logger,
+         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.gate = gate
+        self.settings = settings
+        self.metrics = metrics
+        self.logger = logger
+        self.group = group
+    }
+
+    /// A session for one call's connections; close it when the call ends.
+    func session(tenant: Tenant, via: String, requestID: String) -> EgressSession {
+        EgressSession(tenant: tenant, via: via, requestID: requestID, accounts: accounts)
+    }
+
+    /// Serves the proxy on a listening socket (a jail's loopback listener)
+    /// until the session ends. Takes the descriptor.
+    func serve(listener fd: Int32, for session: EgressSession) async throws {
+        let channel = try await ServerBootstrap(group: group)
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .childChannelInitializer { [self] channel in configure(channel, session: session) }
+            .withBoundSocket(fd)
+            .get()
+        session.track(channel, listener: true)
+    }
+
+    /// Serves one connected socket (fetch's end of a socket pair). Takes the descriptor.
+    func serve(connection fd: Int32, for session: EgressSession) async throws {
+        _ = try await ClientBootstrap(group: group)
+            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .channelInitializer { [self] channel in configure(channel, session: session) }
+            .withConnectedSocket(fd)
+            .get()
+    }
+
+    private func configure(_ channel: any Channel, session: EgressSession) -> EventLoopFuture<Void> {
+        channel.eventLoop.makeCompletedFuture {
+            guard session.track(channel) else { return }
+            let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes),
+                                               maximumBufferSize: Self.maxBufferedBytes)
+            try channel.pipeline.syncOperations.addHandlers([
+                decoder, ProxyRequestHandler(session: session, proxy: self, decoder: decoder)])
+        }
+    }
+
+    /// A refused connection: counted, and logged with why (the audit log has the policy's decisions).
+    func refused(_ error: APIError, session: EgressSession) {
+        metrics.egressRefused(code: error.code)
+        logger.info("egress connection refused", metadata: [
+            "tenant_id": "\(session.tenant.id)", "request_id": "\(session.requestID)", "via": "\(session.via)",
+            "code": "\(error.code)", "reason": "\(error.message)"])
+    }
+}
