@@ -30,9 +30,15 @@ deny contains msg if {
 deny contains msg if {
 	plan
 	input.tool != "net.connect"
-	not input.tool in plan.tools
+	not tool_in_plan(input.tool)
 	msg := sprintf("tool %s is not allowed on plan %s", [input.tool, input.tenant.plan])
 }
+
+# A plan names a tool, or a whole family: "browser" for browser.content,
+# browser.screenshot, browser.pdf and browser.evaluate.
+tool_in_plan(tool) if tool in plan.tools
+
+tool_in_plan(tool) if split(tool, ".")[0] in plan.tools
 
 # Each ceiling on its own: a plan that leaves one out leaves only that one open.
 deny contains msg if {
@@ -73,7 +79,8 @@ connections_allowed if {
 
 connections_allowed if {
 	input.args.via in {"fetch", "browser"}
-	input.args.via in plan.tools
+	some tool in plan.tools
+	split(tool, ".")[0] == input.args.via
 }
 
 deny contains msg if {

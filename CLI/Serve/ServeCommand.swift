@@ -116,6 +116,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("egress-connect-timeout-ms"), help: "How long the egress proxy waits for an origin to accept a connection (default 10000).")
     var egressConnectTimeoutMs: Int?
 
+    @Option(help: "The tenants' headless browser (browser.* calls): true (default, when Chromium is installed) or false.")
+    var browser: String?
+
+    @Option(name: .customLong("browser-binary"), help: "Chromium's headless shell (default /usr/lib/chromium/chromium-headless-shell).")
+    var browserBinary: String?
+
+    @Option(name: .customLong("browser-idle"), help: "Seconds without a call after which a tenant's browser stops (default 60).")
+    var browserIdle: Double?
+
+    @Option(name: .customLong("browser-max-timeout-ms"), help: "Largest timeout_ms of a browser call (default 120000).")
+    var browserMaxTimeoutMs: Int?
+
     func run() async throws {
         let flags = ConfigurationLayer.flags([
             .stateDirectory: stateDirectory.map { .string($0) },
@@ -150,6 +162,10 @@ struct ServeCommand: AsyncParsableCommand {
             .egressEnabled: egress.map { .string($0) },
             .egressMaxConnections: egressMaxConnections.map { .integer($0) },
             .egressConnectTimeoutMs: egressConnectTimeoutMs.map { .integer($0) },
+            .browserEnabled: browser.map { .string($0) },
+            .browserBinary: browserBinary.map { .string($0) },
+            .browserIdleSeconds: browserIdle.map { .number($0) },
+            .browserMaxTimeoutMs: browserMaxTimeoutMs.map { .integer($0) },
         ])
         let configuration: SupervisorConfiguration
         do {

@@ -35,6 +35,10 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case egressEnabled = "egress.enabled"
     case egressMaxConnections = "egress.max_connections"
     case egressConnectTimeoutMs = "egress.connect_timeout_ms"
+    case browserEnabled = "browser.enabled"
+    case browserBinary = "browser.binary"
+    case browserIdleSeconds = "browser.idle_seconds"
+    case browserMaxTimeoutMs = "browser.max_timeout_ms"
 
     public var environmentVariable: String {
         "WARDEN_" + rawValue.uppercased().replacingOccurrences(of: ".", with: "_")
@@ -75,6 +79,10 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .egressEnabled: return "--egress"
         case .egressMaxConnections: return "--egress-max-connections"
         case .egressConnectTimeoutMs: return "--egress-connect-timeout-ms"
+        case .browserEnabled: return "--browser"
+        case .browserBinary: return "--browser-binary"
+        case .browserIdleSeconds: return "--browser-idle"
+        case .browserMaxTimeoutMs: return "--browser-max-timeout-ms"
         }
     }
 

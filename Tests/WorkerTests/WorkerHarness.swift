@@ -65,7 +65,7 @@ final class WorkerHarness: Sendable {
             Bind(source: TestPaths.worker, target: "/opt/warden/warden-worker", writable: false),
             Bind(source: workspace, target: "/workspace", writable: true),
         ]
-        if FileManager.default.fileExists(atPath: "/var/cache/fontconfig") { config.binds.append(Bind(source: "/var/cache/fontconfig")) }
+        if FileManager.default.fileExists(atPath: BrowserSettings.fontCache) { config.binds.append(Bind(source: BrowserSettings.fontCache)) }
         config.extraFileDescriptors = [workerFd]
         config.keepCapabilities = true
         config.uid = 0

@@ -65,10 +65,15 @@ public struct BrowserArgs: Sendable, Codable, Equatable {
     public var function: String?
     public var arguments: [JSONValue]?
 
+    /// Set by the supervisor: it opened an egress session under the call's tag
+    /// (`EgressTag.call`), so the call's page reaches the web through the proxy.
+    public var network: Bool?
+
     public init(url: String? = nil, html: String? = nil, waitUntil: String? = nil, waitForSelector: String? = nil,
                 timeoutMs: Int? = nil, viewport: BrowserViewport? = nil, fullPage: Bool? = nil, clip: BrowserClip? = nil,
                 landscape: Bool? = nil, printBackground: Bool? = nil, paperFormat: String? = nil,
-                expression: String? = nil, function: String? = nil, arguments: [JSONValue]? = nil) {
+                expression: String? = nil, function: String? = nil, arguments: [JSONValue]? = nil,
+                network: Bool? = nil) {
         self.url = url
         self.html = html
         self.waitUntil = waitUntil
@@ -83,10 +88,11 @@ public struct BrowserArgs: Sendable, Codable, Equatable {
         self.expression = expression
         self.function = function
         self.arguments = arguments
+        self.network = network
     }
 
     enum CodingKeys: String, CodingKey {
-        case url, html, viewport, clip, landscape, expression, function, arguments
+        case url, html, viewport, clip, landscape, expression, function, arguments, network
         case waitUntil = "wait_until"
         case waitForSelector = "wait_for_selector"
         case timeoutMs = "timeout_ms"
@@ -147,6 +153,10 @@ public struct BrowserSettings: Sendable, Codable, Equatable {
     public var memoryBytes: Int?
     /// Stop the browser after this long without a call.
     public var idleMs: Int
+
+    /// The host's font cache, shown read-only to the tenant's and the browser's
+    /// jails when present (without it every browser start rebuilds one).
+    public static let fontCache = "/var/cache/fontconfig"
 
     public init(binary: String, profile: JSONValue, memoryBytes: Int? = nil, idleMs: Int = 60_000) {
         self.binary = binary

@@ -28,7 +28,7 @@ final class ToolRunner: Sendable {
         }
         exec = ExecTool(jail: jail, seccomp: program, workspace: workspace, socket: socket, egress: egress)
         browser = BrowserTool(host: try hello.browser.map { settings throws(ErrorReply) in
-                                  try Self.browserHost(settings, jail: jail)
+                                  try Self.browserHost(settings, jail: jail, egress: egress)
                               },
                               memoryBytes: hello.browser?.memoryBytes, socket: socket)
         files = FilesTool(workspace: workspace, socket: socket)
@@ -77,14 +77,14 @@ final class ToolRunner: Sendable {
     }
 
     /// The tenant's browser as HELLO describes it (not started until a call needs it).
-    private static func browserHost(_ settings: BrowserSettings, jail: Jail) throws(ErrorReply) -> BrowserHost {
+    private static func browserHost(_ settings: BrowserSettings, jail: Jail, egress: EgressBridge?) throws(ErrorReply) -> BrowserHost {
         let program = try compile(settings.profile, field: "browser.profile")
         guard settings.binary.hasPrefix("/") else {
             throw ErrorReply(.invalidRequest, "browser.binary of HELLO must be an absolute path, not \"\(settings.binary)\"")
         }
         let spec = BrowserJail(binary: settings.binary, seccomp: program, memoryBytes: settings.memoryBytes,
                                identity: ToolIdentity.choose(payloadID: ExecTool.payloadID, wanted: ExecTool.nestedIDs))
-        return BrowserHost(spec: spec, jail: jail, idleMs: settings.idleMs)
+        return BrowserHost(spec: spec, jail: jail, egress: egress, idleMs: settings.idleMs)
     }
 
     static func errorFrame(_ error: ErrorReply, callID: UInt32) -> Frame {

@@ -164,12 +164,14 @@ final class ApprovalService: Sendable {
             payload = try await call.run(tool, step.args, tenant: tenant, requestID: requestID,
                                          deadline: .milliseconds(deferred.deadlineMs),
                                          egress: step.usesNetwork ? egress : nil) { event in
-                if case .stdout(let chunk) = event, deferred.output == .bytes { streamed += chunk }
+                if case .stdout(let chunk) = event, deferred.output != .json { streamed += chunk }
             }
         }
         switch deferred.output {
         case .json:
             return (deferred.successStatus, try ExecController.withRequestID(payload, requestID))
+        case .streamedJSON:
+            return (deferred.successStatus, try ExecController.withRequestID(streamed, requestID))
         case .bytes:
             let body: [String: Any] = ["content": Data(streamed).base64EncodedString(), "encoding": "base64",
                                        "size": streamed.count, "request_id": requestID]

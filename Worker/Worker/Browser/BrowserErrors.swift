@@ -23,9 +23,32 @@ enum BrowserErrors {
         }
     }
 
-    /// A navigation Chromium gave up on, with its reason (`net::ERR_…`).
+    /// A navigation Chromium gave up on, with its reason (`net::ERR_…`). A
+    /// tunnel the egress proxy would not open is its refusal (the supervisor
+    /// knows why, and answers with the policy's message).
     static func navigation(_ errorText: String, url: String) -> ErrorReply {
-        ErrorReply(.navigationFailed, "\(url.prefix(200)) could not be loaded: \(errorText)")
+        let shown = url.prefix(200)
+        switch errorText {
+        case "net::ERR_TUNNEL_CONNECTION_FAILED":
+            return ErrorReply(.egressDenied, "the egress proxy refused the connection for \(shown)")
+        case "net::ERR_PROXY_CONNECTION_FAILED":
+            return ErrorReply(.navigationFailed, "\(shown) could not be loaded: this call has no way to the network (\(errorText))")
+        default:
+            return ErrorReply(.navigationFailed, "\(shown) could not be loaded: \(errorText)")
+        }
+    }
+
+    /// Errors of the egress proxy's own (not the site's) that come back as
+    /// the main document's response, marked with `X-Warden-Error`.
+    static let unreachable: Set<String> = ["connect_failed", "connect_timeout", "unresolvable_host"]
+
+    /// The proxy's answer in place of the page, when the main document is one.
+    static func proxyAnswer(_ headers: [String: String], url: String) -> ErrorReply? {
+        guard let code = headers.first(where: { $0.key.lowercased() == "x-warden-error" })?.value else { return nil }
+        if unreachable.contains(code) {
+            return ErrorReply(.navigationFailed, "\(url.prefix(200)) could not be reached through the egress proxy (\(code))")
+        }
+        return ErrorReply(.egressDenied, "the egress proxy refused \(url.prefix(200)) (\(code))")
     }
 
     /// The call ended because the browser's cgroup ran out of memory.

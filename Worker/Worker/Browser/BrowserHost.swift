@@ -9,6 +9,8 @@ import WorkerProtocol
 final class BrowserHost: Sendable {
     private let spec: BrowserJail
     private let jail: Jail
+    /// The way to the supervisor's egress proxy; nil: the browser has no network.
+    private let egress: EgressBridge?
     private let idleMs: Int64
     private let state = Monitor(State())
 
@@ -33,14 +35,22 @@ final class BrowserHost: Sendable {
 
     static let disposeTimeoutMs: Int64 = 10_000
 
-    init(spec: BrowserJail, jail: Jail, idleMs: Int) {
+    init(spec: BrowserJail, jail: Jail, egress: EgressBridge?, idleMs: Int) {
         self.spec = spec
         self.jail = jail
+        self.egress = egress
         self.idleMs = Int64(max(1000, idleMs))
     }
 
-    /// A page for one call, on a running browser (started if needed).
-    func lease(viewport: BrowserViewport, deadlineMs: Int64, cancellation: JailCancellation) throws(ErrorReply) -> Lease {
+    /// A page for one call, on a running browser (started if needed). With
+    /// `egressTag`, the page's proxy listener is served for the call's egress
+    /// session under that tag; without, the page has no network.
+    func lease(viewport: BrowserViewport, egressTag: String?, deadlineMs: Int64,
+               cancellation: JailCancellation) throws(ErrorReply) -> Lease {
+        if egressTag != nil, egress == nil {
+            throw ErrorReply(.invalidLimit, "this worker has no egress channel: the supervisor runs without the egress proxy",
+                             field: "network")
+        }
         state.update { s in
             s.calls += 1
             s.lastUsedMs = MonotonicClock.nowMs()
@@ -52,6 +62,16 @@ final class BrowserHost: Sendable {
                 let (process, startMs) = try running(deadlineMs: deadlineMs)
                 do throws(ErrorReply) {
                     let page = try page(on: process, viewport: viewport, deadlineMs: deadlineMs, cancellation: cancellation)
+                    do throws(ErrorReply) {
+                        if let egressTag, let egress, let proxy = page.proxy {
+                            try proxy.lend(to: egress, tag: egressTag)
+                        } else {
+                            page.proxy?.close(bridge: nil)
+                        }
+                    } catch {
+                        discard(page, of: process)
+                        throw error
+                    }
                     return Lease(process: process, page: page, startMs: startMs)
                 } catch where error.code == .browserCrashed && startMs == nil && attempt == 0 {
                     retire(process)
@@ -75,19 +95,26 @@ final class BrowserHost: Sendable {
             s.lastUsedMs = MonotonicClock.nowMs()
         }
         if crashed {
+            lease.page.proxy?.close(bridge: egress)
             retire(lease.process)
             return
         }
+        discard(lease.page, of: lease.process, refill: true)
+    }
+
+    /// Disposes of a page off the caller's path, then makes the next spare.
+    private func discard(_ page: BrowserPage, of process: BrowserProcess, refill again: Bool = false) {
         _ = DetachedThread.start { [self] in
+            defer { page.proxy?.close(bridge: egress) }
             do {
-                try lease.page.dispose(deadlineMs: MonotonicClock.nowMs() + Self.disposeTimeoutMs)
+                try page.dispose(deadlineMs: MonotonicClock.nowMs() + Self.disposeTimeoutMs)
             } catch {
                 // A browser that cannot close a context is not one to keep.
                 Log.line("browser: disposing a page failed (\(error)); restarting the browser")
-                retire(lease.process)
+                retire(process)
                 return
             }
-            refill(lease.process)
+            if again { refill(process) }
         }
     }
 
@@ -100,7 +127,10 @@ final class BrowserHost: Sendable {
             defer { s.spare = nil }
             return s.spare
         }
-        if let spare { process.connection.forget(session: spare.session) }
+        if let spare {
+            process.connection.forget(session: spare.session)
+            spare.proxy?.close(bridge: nil)
+        }
         process.stop()
     }
 
@@ -143,7 +173,13 @@ final class BrowserHost: Sendable {
             previous.waitUntilEnded(deadlineMs: MonotonicClock.nowMs() + 5000)
             state.withLock { $0.previous = nil }
         }
-        return try BrowserProcess.start(spec, jail: jail, keep: BrowserPage.keepsEvent)
+        var network: NetworkNamespace?
+        if egress != nil {
+            do { network = try NetworkNamespace() } catch {
+                throw ErrorReply(.browserUnavailable, "no network namespace for the browser: \(error)")
+            }
+        }
+        return try BrowserProcess.start(spec, jail: jail, network: network, keep: BrowserPage.keepsEvent)
     }
 
     /// Stops the browser once it has had no call for `idleMs`.
@@ -181,13 +217,20 @@ final class BrowserHost: Sendable {
             }
             return s.preparingSpare ? nil : .some(nil)
         }
-        do throws(CDPFailure) {
-            if let spare = spare ?? nil {
-                if spare.viewport != viewport { try spare.apply(viewport, deadlineMs: deadlineMs, cancellation: cancellation) }
-                return spare
+        if let spare = spare ?? nil {
+            if spare.viewport != viewport {
+                do { try spare.apply(viewport, deadlineMs: deadlineMs, cancellation: cancellation) } catch {
+                    discard(spare, of: process)
+                    throw BrowserErrors.reply(error, while: "sizing the page", timeoutMs: nil)
+                }
             }
-            return try BrowserPage.open(on: process.connection, viewport: viewport, deadlineMs: deadlineMs)
+            return spare
+        }
+        let proxy = try process.pageProxy()
+        do {
+            return try BrowserPage.open(on: process.connection, viewport: viewport, proxy: proxy, deadlineMs: deadlineMs)
         } catch {
+            proxy?.close(bridge: nil)
             throw BrowserErrors.reply(error, while: "opening a page", timeoutMs: nil)
         }
     }
@@ -200,7 +243,7 @@ final class BrowserHost: Sendable {
             return true
         }
         guard go else { return }
-        let page = try? BrowserPage.open(on: process.connection, viewport: .standard,
+        let page = try? BrowserPage.open(on: process.connection, viewport: .standard, proxy: process.pageProxy(),
                                          deadlineMs: MonotonicClock.nowMs() + Self.disposeTimeoutMs)
         let unused = state.update { s -> BrowserPage? in
             s.preparingSpare = false
@@ -208,6 +251,9 @@ final class BrowserHost: Sendable {
             s.spare = page
             return nil
         }
-        if let unused { try? unused.dispose(deadlineMs: MonotonicClock.nowMs() + Self.disposeTimeoutMs) }
+        if let unused {
+            try? unused.dispose(deadlineMs: MonotonicClock.nowMs() + Self.disposeTimeoutMs)
+            unused.proxy?.close(bridge: nil)
+        }
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Sandbox
+import WorkerProtocol
 
 /// How the tenant's Chromium is jailed: a nested jail of its own (pid, mount,
 /// network namespaces), the browser seccomp profile, no capabilities, the
@@ -13,23 +14,19 @@ struct BrowserJail: Sendable {
     var seccomp: SeccompProgram
     var memoryBytes: Int?
     var identity: Identity
-    /// The network the browser's jail gets (loopback only unless it joins one).
-    var network: Network = .isolated
-    /// The HTTP proxy every request goes through (`http://127.0.0.1:PORT`); nil = none.
-    var proxy: String?
 
     /// The named cgroup under the tenant's: its counters say what the browser used.
     static let cgroupName = "browser"
     static let userDataDirectory = "/tmp/chromium"
-    /// Where the host's font cache is, read-only (without it every start rebuilds it).
-    static let fontCache = "/var/cache/fontconfig"
 
-    func configuration(commandFd: Int32, eventFd: Int32, cgroups: Bool) -> JailConfig {
+    /// - Parameter network: the namespace the browser joins (the worker makes
+    ///   each page's proxy listener on its loopback); nil: a loopback-only one of its own.
+    func configuration(commandFd: Int32, eventFd: Int32, cgroups: Bool, network: NetworkNamespace?) -> JailConfig {
         var config = JailConfig(command: binary, arguments: arguments)
         config.workingDirectory = "/tmp"
         config.extraFileDescriptors = [commandFd, eventFd]
-        if access(Self.fontCache, R_OK) == 0 { config.binds = [Bind(source: Self.fontCache)] }
-        config.network = network
+        if access(BrowserSettings.fontCache, R_OK) == 0 { config.binds = [Bind(source: BrowserSettings.fontCache)] }
+        config.network = network.map { .join(path: $0.path) } ?? .isolated
         config.identity = identity
         config.uid = ExecTool.payloadID
         config.gid = ExecTool.payloadID
@@ -48,7 +45,7 @@ struct BrowserJail: Sendable {
     }
 
     var arguments: [String] {
-        var flags = [
+        [
             "--remote-debugging-pipe",
             "--no-sandbox",
             "--no-zygote",
@@ -74,11 +71,8 @@ struct BrowserJail: Sendable {
             "--force-color-profile=srgb",
             "--hide-scrollbars",
             "--mute-audio",
+            // WebRTC may not send UDP around the proxy (each page's context has its own, see PageProxy).
+            "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
         ]
-        if let proxy {
-            // <-loopback> drops the implicit bypass of localhost: nothing goes around the proxy.
-            flags += ["--proxy-server=\(proxy)", "--proxy-bypass-list=<-loopback>"]
-        }
-        return flags
     }
 }

@@ -11,6 +11,8 @@ final class BrowserPage: Sendable {
     let session: String
     let viewport: BrowserViewport
     let connection: CDPConnection
+    /// The context's way to the egress proxy; nil when the browser has no network.
+    let proxy: PageProxy?
 
     /// The events a page waits for; everything else is dropped as it arrives.
     static let keepsEvent: CDPConnection.EventFilter = { method, message in
@@ -23,17 +25,21 @@ final class BrowserPage: Sendable {
     }
 
     private init(contextID: String, targetID: String, session: String, viewport: BrowserViewport,
-                 connection: CDPConnection) {
+                 connection: CDPConnection, proxy: PageProxy?) {
         self.contextID = contextID
         self.targetID = targetID
         self.session = session
         self.viewport = viewport
         self.connection = connection
+        self.proxy = proxy
     }
 
-    /// A new context with an about:blank tab, ready to load a page.
-    static func open(on connection: CDPConnection, viewport: BrowserViewport, deadlineMs: Int64) throws(CDPFailure) -> BrowserPage {
-        let context = try connection.call("Target.createBrowserContext", NoParams(), as: CDP.BrowserContext.self,
+    /// A new context with an about:blank tab, ready to load a page; with a
+    /// proxy, every request of the context goes to it.
+    static func open(on connection: CDPConnection, viewport: BrowserViewport, proxy: PageProxy?,
+                     deadlineMs: Int64) throws(CDPFailure) -> BrowserPage {
+        let settings = CDP.CreateContext(proxyServer: proxy?.server, proxyBypassList: proxy.map { _ in "<-loopback>" })
+        let context = try connection.call("Target.createBrowserContext", settings, as: CDP.BrowserContext.self,
                                           deadlineMs: deadlineMs).browserContextId
         do {
             let target = try connection.call("Target.createTarget", CDP.CreateTarget(url: "about:blank", browserContextId: context),
@@ -42,7 +48,7 @@ final class BrowserPage: Sendable {
                                               deadlineMs: deadlineMs).sessionId
             connection.register(session: session)
             let page = BrowserPage(contextID: context, targetID: target, session: session, viewport: viewport,
-                                   connection: connection)
+                                   connection: connection, proxy: proxy)
             // Inspector sends targetCrashed, which fails the page's waiting commands at once.
             try connection.call("Inspector.enable", NoParams(), session: session, deadlineMs: deadlineMs)
             try connection.call("Page.enable", NoParams(), session: session, deadlineMs: deadlineMs)

@@ -10,6 +10,9 @@ import WorkerProtocol
 /// signal and the tenant's pid namespace take it along).
 final class BrowserProcess: Sendable {
     let connection: CDPConnection
+    /// The network namespace the browser runs in, on whose loopback each page's
+    /// proxy listener is made; nil when it has a loopback-only one of its own.
+    let network: NetworkNamespace?
     /// The browser cgroup's counters; nil without cgroups.
     let meter: CgroupMeter?
     /// How long the start took, to the first answer over the pipe.
@@ -21,9 +24,10 @@ final class BrowserProcess: Sendable {
     /// How long Chromium may take to answer its first command.
     static let startTimeoutMs: Int64 = 30_000
 
-    private init(connection: CDPConnection, meter: CgroupMeter?, startMs: Int, cancellation: JailCancellation,
-                 ending: Monitor<JailResult?>, stderrTail: OutputTail) {
+    private init(connection: CDPConnection, network: NetworkNamespace?, meter: CgroupMeter?, startMs: Int,
+                 cancellation: JailCancellation, ending: Monitor<JailResult?>, stderrTail: OutputTail) {
         self.connection = connection
+        self.network = network
         self.meter = meter
         self.startMs = startMs
         self.cancellation = cancellation
@@ -32,7 +36,8 @@ final class BrowserProcess: Sendable {
     }
 
     /// Starts Chromium and waits until it answers over the pipe.
-    static func start(_ spec: BrowserJail, jail: Jail, keep: @escaping CDPConnection.EventFilter) throws(ErrorReply) -> BrowserProcess {
+    static func start(_ spec: BrowserJail, jail: Jail, network: NetworkNamespace?,
+                      keep: @escaping CDPConnection.EventFilter) throws(ErrorReply) -> BrowserProcess {
         let began = MonotonicClock.nowMs()
         guard access(spec.binary, X_OK) == 0 else {
             throw ErrorReply(.browserUnavailable, "Chromium is not installed at \(spec.binary) (Debian: apt-get install chromium-headless-shell)")
@@ -48,7 +53,8 @@ final class BrowserProcess: Sendable {
         let (theirCommands, theirEvents) = (commands[0], events[1])
         let connection = CDPConnection(commandFd: commands[1], eventFd: events[0], keep: keep)
         let meter = try? jail.meter(cgroup: BrowserJail.cgroupName)
-        let config = spec.configuration(commandFd: theirCommands, eventFd: theirEvents, cgroups: meter != nil)
+        let config = spec.configuration(commandFd: theirCommands, eventFd: theirEvents, cgroups: meter != nil,
+                                        network: network)
         let cancellation = JailCancellation()
         let ending = Monitor<JailResult?>(nil)
         let stderrTail = OutputTail()
@@ -77,8 +83,19 @@ final class BrowserProcess: Sendable {
             let detail = stderrTail.lastLines
             throw ErrorReply(.browserUnavailable, "the browser did not start: \(reason)\(detail.isEmpty ? "" : "; it said: \(detail)")")
         }
-        return BrowserProcess(connection: connection, meter: meter, startMs: Int(MonotonicClock.nowMs() - began),
+        return BrowserProcess(connection: connection, network: network, meter: meter, startMs: Int(MonotonicClock.nowMs() - began),
                               cancellation: cancellation, ending: ending, stderrTail: stderrTail)
+    }
+
+    /// A proxy listener for a new page, on the browser's loopback; nil when it has no network.
+    func pageProxy() throws(ErrorReply) -> PageProxy? {
+        guard let network else { return nil }
+        do {
+            let (fd, port) = try network.listen()
+            return PageProxy(fd: fd, port: port)
+        } catch {
+            throw ErrorReply(.internal, "no proxy listener for the page: \(error)")
+        }
     }
 
     /// Kills the browser's jail (every process in it) at once.

@@ -25,7 +25,9 @@ final class BrowserTool: Sendable {
         let began = MonotonicClock.nowMs()
         let timeoutMs = args.timeoutMs ?? BrowserLimits.defaultTimeoutMs
         let deadline = began + Int64(timeoutMs)
-        let lease = try host.lease(viewport: args.viewport ?? .standard, deadlineMs: deadline, cancellation: cancellation)
+        let lease = try host.lease(viewport: args.viewport ?? .standard,
+                                   egressTag: args.network == true ? EgressTag.call(callID) : nil,
+                                   deadlineMs: deadline, cancellation: cancellation)
         let before = lease.process.meter?.read()
         var crashed = false
         defer { host.finish(lease, crashed: crashed) }

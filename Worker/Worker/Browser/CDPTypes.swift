@@ -4,6 +4,11 @@ import WorkerProtocol
 /// named as the protocol names them.
 enum CDP {
     struct BrowserContext: Codable { var browserContextId: String }
+    struct CreateContext: Encodable {
+        var proxyServer: String?
+        /// <-loopback> drops the implicit bypass of localhost: nothing goes around the proxy.
+        var proxyBypassList: String?
+    }
     struct CreateTarget: Encodable {
         var url: String
         var browserContextId: String

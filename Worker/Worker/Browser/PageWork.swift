@@ -37,6 +37,7 @@ struct PageWork {
                 case .cdp(let failure): throw failed(failure, "loading \(url.prefix(200)) (waiting for \(wait))")
                 }
             }
+            if let refused = BrowserErrors.proxyAnswer(loaded.headers, url: url) { throw refused }
         }
         if let selector = args.waitForSelector {
             let outcome: CDP.Evaluated
