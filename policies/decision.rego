@@ -34,11 +34,16 @@ deny contains msg if {
 	msg := sprintf("tool %s is not allowed on plan %s", [input.tool, input.tenant.plan])
 }
 
-# A plan names a tool, or a whole family: "browser" for browser.content,
-# browser.screenshot, browser.pdf and browser.evaluate.
-tool_in_plan(tool) if tool in plan.tools
+tool_in_plan(tool) if {
+	some listed in plan.tools
+	names_tool(listed, tool)
+}
 
-tool_in_plan(tool) if split(tool, ".")[0] in plan.tools
+# A plan's list names a tool, or a whole family: "browser" for
+# browser.content, browser.screenshot, browser.pdf and browser.evaluate.
+names_tool(listed, tool) if listed == tool
+
+names_tool(listed, tool) if listed == split(tool, ".")[0]
 
 # Each ceiling on its own: a plan that leaves one out leaves only that one open.
 deny contains msg if {
@@ -101,7 +106,8 @@ deny contains msg if {
 require_approval if count(approval_reasons) > 0
 
 approval_reasons contains msg if {
-	input.tool in plan.approval_tools
+	some listed in plan.approval_tools
+	names_tool(listed, input.tool)
 	msg := sprintf("%s calls need an operator's approval on plan %s", [input.tool, input.tenant.plan])
 }
 

@@ -180,3 +180,11 @@ test_browser_timeout_ceiling if {
 	d := warden.decision with input as call("pro", "browser.pdf", {"html_bytes": 10, "timeout_ms": 200000})
 	d.deny == ["timeout_ms 200000 exceeds the plan's ceiling of 120000"]
 }
+
+test_a_plan_may_hold_the_browser_family_for_approval if {
+	plans := {"pro": {"tools": {"browser"}, "limits": {}, "network": true, "approval_tools": {"browser"}}}
+	d := warden.decision with input as call("pro", "browser.pdf", {"html_bytes": 3}) with data.plans as plans
+	d.allow
+	d.require_approval
+	d.approval_reasons == ["browser.pdf calls need an operator's approval on plan pro"]
+}

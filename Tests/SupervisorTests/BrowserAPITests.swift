@@ -174,4 +174,35 @@ struct BrowserAPITests {
             }
         }
     }
+
+    /// A browser call held for approval runs once approved, through the
+    /// proxy, and its answer waits at /v1/approvals/{id}: a screenshot as base64.
+    @Test func aHeldBrowserCallRunsAfterApproval() async throws {
+        try await withLocalServer { server, daemon in
+            server.serve("held", html: BrowserAPITests.colours)
+            try await daemon.admin.holdForApproval(["browser"])
+            let (tenant, token) = try await daemon.tenantWithKey("careful-browser")
+            let url = "http://127.0.0.1:\(server.port)/html/held"
+            let held = try await daemon.browser(token, "screenshot", ["url": url, "viewport": ["width": 320, "height": 200]])
+            #expect(held.status == 202, "\(held.text)")
+            let shotID = try #require(held.json?["approval_id"] as? String)
+            let heldContent = try await daemon.browser(token, "content", ["url": url])
+            let contentID = try #require(heldContent.json?["approval_id"] as? String)
+            #expect(server.requests.isEmpty, "nothing is fetched before the decision")
+            for id in [shotID, contentID] { _ = try await daemon.admin.approve(id, note: nil) }
+
+            let shot = try await daemon.http("GET", "/v1/approvals/\(shotID)?wait=60", headers: bearer(token))
+            #expect(shot.json?["status"] as? String == "completed", "\(shot.text)")
+            let result = try #require(shot.json?["result"] as? [String: Any])
+            let png = try #require(Data(base64Encoded: result["content"] as? String ?? ""))
+            let image = try PNGImage([UInt8](png))
+            #expect(image.width == 320 && image.height == 200 && image.pixel(20, 20).r == 255)
+
+            let content = try await daemon.http("GET", "/v1/approvals/\(contentID)?wait=60", headers: bearer(token))
+            let page = try #require(content.json?["result"] as? [String: Any], "\(content.text)")
+            #expect(page["title"] as? String == "Colours" && page["http_status"] as? Int == 200)
+            #expect(try await daemon.used("browser.sessions.month", of: tenant.id) == 2)
+            #expect(try await daemon.used("egress.bytes.month", of: tenant.id) > 0)
+        }
+    }
 }

@@ -136,13 +136,15 @@ struct BrowserAnswer: Sendable {
 
     static let startHeader = HTTPFields.Element.Name("Warden-Browser-Start-Ms")!
     static let statusHeader = HTTPFields.Element.Name("Warden-Page-Status")!
+    static let timingHeader = HTTPFields.Element.Name("Server-Timing")!
 
     func success(_ payload: [UInt8], body: [UInt8], egressBytes: Int64) throws -> (Response, Meter.Outcome) {
         let result: BrowserResult
         do { result = try JSONDecoder().decode(BrowserResult.self, from: Data(payload)) } catch {
             throw APIError(.internalServerError, code: "internal", message: "the worker's browser result is unreadable: \(error)")
         }
-        var headers: HTTPFields = [:]
+        // The worker's own time for the page (the rest of the answer's time is the API's).
+        var headers: HTTPFields = [Self.timingHeader: "browser;dur=\(result.wallMs)"]
         if let ms = result.browserStartMs { headers[Self.startHeader] = String(ms) }
         if let status = result.httpStatus { headers[Self.statusHeader] = String(status) }
         let data: Data
