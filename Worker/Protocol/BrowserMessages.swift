@@ -118,9 +118,15 @@ public struct BrowserResult: Sendable, Codable, Equatable {
     public var memoryPeakBytes: Int?
     /// Set when this call started the browser: how long the start took.
     public var browserStartMs: Int?
+    /// Of `wallMs`: getting the page (its context made ahead, or now), loading
+    /// it (and waiting for the selector), and the tool's work on it.
+    public var pageMs: Int?
+    public var loadMs: Int?
+    public var workMs: Int?
 
     public init(contentType: String, bytes: Int, url: String? = nil, httpStatus: Int? = nil, wallMs: Int = 0,
-                cpuMs: Int = 0, memoryPeakBytes: Int? = nil, browserStartMs: Int? = nil) {
+                cpuMs: Int = 0, memoryPeakBytes: Int? = nil, browserStartMs: Int? = nil, pageMs: Int? = nil,
+                loadMs: Int? = nil, workMs: Int? = nil) {
         self.contentType = contentType
         self.bytes = bytes
         self.url = url
@@ -129,11 +135,17 @@ public struct BrowserResult: Sendable, Codable, Equatable {
         self.cpuMs = cpuMs
         self.memoryPeakBytes = memoryPeakBytes
         self.browserStartMs = browserStartMs
+        self.pageMs = pageMs
+        self.loadMs = loadMs
+        self.workMs = workMs
     }
 
     enum CodingKeys: String, CodingKey {
         case url, bytes
         case contentType = "content_type"
+        case pageMs = "page_ms"
+        case loadMs = "load_ms"
+        case workMs = "work_ms"
         case httpStatus = "http_status"
         case wallMs = "wall_ms"
         case cpuMs = "cpu_ms"

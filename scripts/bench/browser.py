@@ -167,9 +167,13 @@ def warden_shot(conn, key, url):
     body = r.read()
     if r.status != 200 or not body.startswith(b"\x89PNG"):
         raise RuntimeError(f"warden answered {r.status}: {body[:300]!r}")
-    timing = r.getheader("Server-Timing") or ""
-    worker_ms = float(timing.split("dur=")[1]) if "dur=" in timing else None
-    return r, worker_ms
+    # Server-Timing: browser;dur=TOTAL, page;dur=…, load;dur=…, work;dur=…
+    timing = {}
+    for part in (r.getheader("Server-Timing") or "").split(","):
+        name, _, dur = part.strip().partition(";dur=")
+        if dur:
+            timing[name] = float(dur)
+    return r, timing
 
 
 def summary(samples):
@@ -289,8 +293,9 @@ def main():
                 systems[name]()
                 samples[name].append((time.perf_counter_ns() - t0) / 1e6)
         out["warm"] = {name: summary(s) for name, s in samples.items()}
-        timed = [ms for ms in worker_ms if ms is not None]
-        out["warm"]["warden"]["worker_median_ms"] = statistics.median(timed) if timed else None
+        out["warm"]["warden"]["worker_median_ms"] = {
+            part: statistics.median(t[part] for t in worker_ms if part in t)
+            for part in ["browser", "page", "load", "work"] if any(part in t for t in worker_ms)}
         w = out["warm"]["warden"]["median_ms"]
         out["ratios"] = {f"warden / {peer}": w / out["warm"][peer]["median_ms"] for peer in systems if peer != "warden"}
 
@@ -339,8 +344,10 @@ def main():
     print(f"{'':20} {'median':>8} {'p90':>8} {'min':>8}  ms")
     for name, s in out["warm"].items():
         print(f"{name:20} {s['median_ms']:8.1f} {s['p90_ms']:8.1f} {s['min_ms']:8.1f}")
-    if out["warm"]["warden"]["worker_median_ms"] is not None:
-        print(f"  warden's worker (Server-Timing) median: {out['warm']['warden']['worker_median_ms']:.1f} ms")
+    parts = out["warm"]["warden"]["worker_median_ms"]
+    if parts:
+        print("  warden's worker (Server-Timing medians): "
+              + ", ".join(f"{name} {ms:.1f}" for name, ms in parts.items()) + " ms")
     for name, ratio in out["ratios"].items():
         print(f"  {name}: {ratio:.2f}")
     c = out["cold"]

@@ -143,8 +143,10 @@ struct BrowserAnswer: Sendable {
         do { result = try JSONDecoder().decode(BrowserResult.self, from: Data(payload)) } catch {
             throw APIError(.internalServerError, code: "internal", message: "the worker's browser result is unreadable: \(error)")
         }
-        // The worker's own time for the page (the rest of the answer's time is the API's).
-        var headers: HTTPFields = [Self.timingHeader: "browser;dur=\(result.wallMs)"]
+        // The worker's own time for the page, and its parts (the rest of the answer's time is the API's).
+        let parts = [("page", result.pageMs), ("load", result.loadMs), ("work", result.workMs)]
+            .compactMap { name, ms in ms.map { "\(name);dur=\($0)" } }
+        var headers: HTTPFields = [Self.timingHeader: (["browser;dur=\(result.wallMs)"] + parts).joined(separator: ", ")]
         if let ms = result.browserStartMs { headers[Self.startHeader] = String(ms) }
         if let status = result.httpStatus { headers[Self.statusHeader] = String(status) }
         let data: Data

@@ -218,6 +218,10 @@ final class BrowserHost: Sendable {
             return s.preparingSpare ? nil : .some(nil)
         }
         if let spare = spare ?? nil {
+            // A browser killed since the spare was made may not be known as dead yet: ask it.
+            do { try process.connection.call("Browser.getVersion", NoParams(), deadlineMs: deadlineMs) } catch {
+                throw BrowserErrors.reply(error, while: "checking the browser", timeoutMs: nil)
+            }
             if spare.viewport != viewport {
                 do { try spare.apply(viewport, deadlineMs: deadlineMs, cancellation: cancellation) } catch {
                     discard(spare, of: process)

@@ -28,14 +28,17 @@ final class BrowserTool: Sendable {
         let lease = try host.lease(viewport: args.viewport ?? .standard,
                                    egressTag: args.network == true ? EgressTag.call(callID) : nil,
                                    deadlineMs: deadline, cancellation: cancellation)
+        let leased = MonotonicClock.nowMs()
         let before = lease.process.meter?.read()
         var crashed = false
         defer { host.finish(lease, crashed: crashed) }
         let page = PageWork(page: lease.page, args: args, timeoutMs: timeoutMs, deadlineMs: deadline, cancellation: cancellation)
         let body: (contentType: String, bytes: [UInt8])
         let loaded: BrowserPage.Loaded
+        var loadedAt = leased
         do {
             loaded = try page.load()
+            loadedAt = MonotonicClock.nowMs()
             body = try page.produce(tool, loaded: loaded)
         } catch {
             guard error.code == .browserCrashed else { throw error }
@@ -44,6 +47,7 @@ final class BrowserTool: Sendable {
             if let before, let after, after.oomKills > before.oomKills { throw BrowserErrors.memory(limitBytes: memoryBytes) }
             throw error
         }
+        let worked = MonotonicClock.nowMs()
         try send(body.bytes, callID: callID)
         let after = lease.process.meter?.read()
         let cpuNs = (after?.cpuNanoseconds ?? 0) &- (before?.cpuNanoseconds ?? 0)
@@ -51,7 +55,8 @@ final class BrowserTool: Sendable {
                                                         httpStatus: loaded.httpStatus,
                                                         wallMs: Int(MonotonicClock.nowMs() - began),
                                                         cpuMs: Int(cpuNs / 1_000_000), memoryPeakBytes: after?.peakBytes,
-                                                        browserStartMs: lease.startMs),
+                                                        browserStartMs: lease.startMs, pageMs: Int(leased - began),
+                                                        loadMs: Int(loadedAt - leased), workMs: Int(worked - loadedAt)),
                                           callID: callID)
     }
 
