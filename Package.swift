@@ -94,13 +94,17 @@ let package = Package(
         // A C program that tries syscalls inside a jail and prints what the kernel answered.
         .executableTarget(name: "syscall-probe", path: "Tests/Probes/syscall-probe", linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
 
+        // Test support shared by the test targets: process trees, PNG screenshots decoded to pixels (zlib).
+        .systemLibrary(name: "CZlib", path: "Tests/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "TestKit", dependencies: ["CZlib"], path: "Tests/TestKit"),
+
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox"], path: "Tests/SandboxTests"),
-        .testTarget(name: "WorkerTests", dependencies: ["WorkerProtocol", "Sandbox"], path: "Tests/WorkerTests"),
+        .testTarget(name: "WorkerTests", dependencies: ["WorkerProtocol", "Sandbox", "TestKit"], path: "Tests/WorkerTests"),
         .testTarget(name: "PolicyTests", dependencies: ["Policy"], path: "Tests/PolicyTests"),
         .testTarget(name: "StoreTests", dependencies: ["Store", .product(name: "GRDB", package: "GRDB.swift")],
                     path: "Tests/StoreTests"),
         .testTarget(name: "SupervisorTests",
-                    dependencies: ["Supervisor", "Store",
+                    dependencies: ["Supervisor", "Store", "TestKit",
                                    .product(name: "Hummingbird", package: "hummingbird"),
                                    .product(name: "Crypto", package: "swift-crypto"),
                                    .product(name: "NIOCore", package: "swift-nio"),

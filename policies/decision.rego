@@ -30,9 +30,20 @@ deny contains msg if {
 deny contains msg if {
 	plan
 	input.tool != "net.connect"
-	not input.tool in plan.tools
+	not tool_in_plan(input.tool)
 	msg := sprintf("tool %s is not allowed on plan %s", [input.tool, input.tenant.plan])
 }
+
+tool_in_plan(tool) if {
+	some listed in plan.tools
+	names_tool(listed, tool)
+}
+
+# A plan's list names a tool, or a whole family: "browser" for
+# browser.content, browser.screenshot, browser.pdf and browser.evaluate.
+names_tool(listed, tool) if listed == tool
+
+names_tool(listed, tool) if listed == split(tool, ".")[0]
 
 # Each ceiling on its own: a plan that leaves one out leaves only that one open.
 deny contains msg if {
@@ -73,7 +84,8 @@ connections_allowed if {
 
 connections_allowed if {
 	input.args.via in {"fetch", "browser"}
-	input.args.via in plan.tools
+	some tool in plan.tools
+	split(tool, ".")[0] == input.args.via
 }
 
 deny contains msg if {
@@ -94,7 +106,8 @@ deny contains msg if {
 require_approval if count(approval_reasons) > 0
 
 approval_reasons contains msg if {
-	input.tool in plan.approval_tools
+	some listed in plan.approval_tools
+	names_tool(listed, input.tool)
 	msg := sprintf("%s calls need an operator's approval on plan %s", [input.tool, input.tenant.plan])
 }
 

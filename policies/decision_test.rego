@@ -20,9 +20,9 @@ test_free_plan_may_exec_within_its_ceilings if {
 }
 
 test_free_plan_may_not_browse if {
-	d := warden.decision with input as call("free", "browser", {"url": "https://example.com"})
+	d := warden.decision with input as call("free", "browser.content", {"url": "https://example.com"})
 	not d.allow
-	d.deny == ["tool browser is not allowed on plan free"]
+	d.deny == ["tool browser.content is not allowed on plan free"]
 }
 
 test_suspended_tenant_is_denied if {
@@ -135,4 +135,56 @@ test_an_allowed_name_is_still_judged_on_its_address if {
 test_private_names_are_refused_before_resolution if {
 	d := warden.decision with input as connect("pro", {"via": "exec", "host": "metadata.google.internal", "ip": "93.184.215.14"})
 	"host metadata.google.internal is private, link-local or metadata" in d.deny
+}
+
+# The browser tools: a plan names the family ("browser") or single tools.
+test_browser_tools_follow_the_family_in_the_plan if {
+	every tool in ["browser.content", "browser.screenshot", "browser.pdf", "browser.evaluate"] {
+		d := warden.decision with input as call("pro", tool, {"url": "https://example.com/", "timeout_ms": 5000})
+		d.allow
+	}
+	denied := warden.decision with input as call("creator", "browser.screenshot", {"url": "https://example.com/"})
+	denied.deny == ["tool browser.screenshot is not allowed on plan creator"]
+}
+
+test_a_plan_may_name_one_browser_tool if {
+	plans := {"pro": {"tools": {"browser.screenshot"}, "limits": {}, "network": true, "approval_tools": set()}}
+	shot := warden.decision with input as call("pro", "browser.screenshot", {"url": "https://example.com/"}) with data.plans as plans
+	shot.allow
+	pdf := warden.decision with input as call("pro", "browser.pdf", {"url": "https://example.com/"}) with data.plans as plans
+	pdf.deny == ["tool browser.pdf is not allowed on plan pro"]
+	link := warden.decision with input as connect("pro", {"via": "browser", "host": "example.com", "ip": "93.184.215.14"}) with data.plans as plans
+	link.allow
+}
+
+test_browser_pages_of_private_hosts_are_refused if {
+	every url in ["http://169.254.169.254/latest", "HTTP://LOCALHOST:8080/", "https://10.1.2.3/"] {
+		d := warden.decision with input as call("pro", "browser.content", {"url": url})
+		not d.allow
+	}
+}
+
+test_browser_pages_without_a_host_are_judged_on_the_rest if {
+	d := warden.decision with input as call("pro", "browser.screenshot", {"url": "data:text/html,<p>hi</p>"})
+	d.allow
+	html := warden.decision with input as call("pro", "browser.evaluate", {"html_bytes": 12, "expression": "1 + 1"})
+	html.allow
+}
+
+test_browser_connections_need_the_browser_in_the_plan if {
+	d := warden.decision with input as connect("creator", {"via": "browser", "host": "example.com", "ip": "93.184.215.14"})
+	d.deny == ["browser calls on plan creator may not open network connections"]
+}
+
+test_browser_timeout_ceiling if {
+	d := warden.decision with input as call("pro", "browser.pdf", {"html_bytes": 10, "timeout_ms": 200000})
+	d.deny == ["timeout_ms 200000 exceeds the plan's ceiling of 120000"]
+}
+
+test_a_plan_may_hold_the_browser_family_for_approval if {
+	plans := {"pro": {"tools": {"browser"}, "limits": {}, "network": true, "approval_tools": {"browser"}}}
+	d := warden.decision with input as call("pro", "browser.pdf", {"html_bytes": 3}) with data.plans as plans
+	d.allow
+	d.require_approval
+	d.approval_reasons == ["browser.pdf calls need an operator's approval on plan pro"]
 }

@@ -1,4 +1,4 @@
-# Host rules for fetch, browser and each egress connection (net.connect): no
+# Host rules for fetch, the browser tools and each egress connection (net.connect): no
 # private, link-local, loopback or metadata names or addresses, unless the
 # operator's data lets them through. A JSON file in the policy directory sets it:
 #
@@ -9,10 +9,20 @@
 package warden
 
 requested_hosts contains host if {
-	input.tool in {"fetch", "browser"}
-	url := input.args.url
+	names_a_url
+	url := lower(input.args.url)
+	web_url(url)
 	host := url_host(url)
 }
+
+names_a_url if input.tool == "fetch"
+
+names_a_url if startswith(input.tool, "browser.")
+
+# Only web URLs name a host (a browser's data: and about:blank pages do not).
+web_url(url) if startswith(url, "http://")
+
+web_url(url) if startswith(url, "https://")
 
 requested_hosts contains input.args.host if input.tool == "net.connect"
 

@@ -9,12 +9,16 @@ cd "$(dirname "$0")/.."
 packages=(
   # build
   build-essential pkg-config libseccomp-dev libcap-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev
+  # the tests decode screenshots (zlib)
+  zlib1g-dev
   # the PostgreSQL store's tests and benchmark run a throwaway server (scripts/postgres.sh)
   postgresql
   # runtimes the jail runs, and tools the tests use
   python3 python3-yaml python3-seccomp nodejs procps util-linux iproute2 curl e2fsprogs
-  # peers for the benchmarks
-  bubblewrap libnl-route-3-200
+  # the tenants' headless browser (browser.* calls) and fonts for its pages
+  chromium-headless-shell fonts-dejavu-core fonts-liberation
+  # peers for the benchmarks (scripts/bench/browser.py makes its own venv for Playwright, from PyPI)
+  bubblewrap libnl-route-3-200 python3-venv
 )
 
 missing=()

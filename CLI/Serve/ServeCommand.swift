@@ -127,6 +127,18 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("lease-ttl-ms"), help: "How long a tenant lease lasts without renewal; a dead node's tenants move after it (default 10000).")
     var leaseTTLMs: Int?
 
+    @Option(help: "The tenants' headless browser (browser.* calls): true (default, when Chromium is installed) or false.")
+    var browser: String?
+
+    @Option(name: .customLong("browser-binary"), help: "Chromium's headless shell (default /usr/lib/chromium/chromium-headless-shell).")
+    var browserBinary: String?
+
+    @Option(name: .customLong("browser-idle"), help: "Seconds without a call after which a tenant's browser stops (default 60).")
+    var browserIdle: Double?
+
+    @Option(name: .customLong("browser-max-timeout-ms"), help: "Largest timeout_ms of a browser call (default 120000).")
+    var browserMaxTimeoutMs: Int?
+
     func run() async throws {
         let flags = ConfigurationLayer.flags([
             .stateDirectory: stateDirectory.map { .string($0) },
@@ -165,6 +177,10 @@ struct ServeCommand: AsyncParsableCommand {
             .nodeAdvertise: advertise.map { .string($0) },
             .nodeHeartbeatMs: heartbeatMs.map { .integer($0) },
             .nodeLeaseTTLMs: leaseTTLMs.map { .integer($0) },
+            .browserEnabled: browser.map { .string($0) },
+            .browserBinary: browserBinary.map { .string($0) },
+            .browserIdleSeconds: browserIdle.map { .number($0) },
+            .browserMaxTimeoutMs: browserMaxTimeoutMs.map { .integer($0) },
         ])
         let configuration: SupervisorConfiguration
         do {

@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <linux/sched.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -210,6 +212,36 @@ int wd_netns_create(void) {
     if (setns(saved, CLONE_NEWNET) < 0) abort();
     close(saved);
     return err < 0 ? err : fd;
+}
+
+int wd_netns_listen(int netns_fd, uint16_t port, uint16_t *bound) {
+    int saved = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (saved < 0) return -errno;
+    if (setns(netns_fd, CLONE_NEWNET) < 0) {
+        int err = errno;
+        close(saved);
+        return -err;
+    }
+    int err = 0;
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) err = errno;
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof addr;
+    if (!err && (bind(s, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(s, 128) < 0
+                 || getsockname(s, (struct sockaddr *)&addr, &length) < 0)) err = errno;
+    // Failing to switch back would leave this thread in the other namespace.
+    if (setns(saved, CLONE_NEWNET) < 0) abort();
+    close(saved);
+    if (err) {
+        if (s >= 0) close(s);
+        return -err;
+    }
+    *bound = ntohs(addr.sin_port);
+    return s;
 }
 
 int wd_pidfd_signal(int pidfd, int sig) {

@@ -168,7 +168,8 @@ final class CgroupSlot: @unchecked Sendable {
         baseline = readUsage()
     }
 
-    private func readUsage() -> Usage {
+    /// The counters as they are now (not since `prepare`).
+    func readUsage() -> Usage {
         var u = Usage()
         switch host.version {
         case .v1:

@@ -224,11 +224,16 @@ public final class Jail: Sendable {
     private func cgroupSlot(for config: JailConfig) throws(SandboxError) -> CgroupSlot? {
         guard let pool = cgroups else { return nil }
         guard let name = config.cgroupName else { return try pool.acquire() }
+        return try Self.namedSlot(name, host: pool.host)
+    }
+
+    /// The cgroup `name` (a path relative to the hierarchy), made when missing.
+    static func namedSlot(_ name: String, host: CgroupHost) throws(SandboxError) -> CgroupSlot {
         guard !name.hasPrefix("/"), !name.split(separator: "/").contains("..") else {
             throw SandboxError.invalidConfig("cgroup name \(name) must be a relative path without '..'")
         }
         let parts = name.split(separator: "/").map(String.init)
-        return try CgroupSlot(host: pool.host, parent: parts.dropLast().joined(separator: "/"),
+        return try CgroupSlot(host: host, parent: parts.dropLast().joined(separator: "/"),
                               name: parts.last ?? name, createParents: true)
     }
 

@@ -72,7 +72,7 @@ public struct JailConfig: Sendable {
             "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/resolv.conf",
             "/etc/ssl", "/etc/ca-certificates", "/etc/alternatives", "/etc/localtime",
             "/etc/nsswitch.conf", "/etc/protocols", "/etc/services", "/etc/mime.types",
-            "/etc/python3", "/etc/python3.11",
+            "/etc/python3", "/etc/python3.11", "/etc/fonts",
         ]
         self.tmpSizeBytes = 64 << 20
         self.shmSizeBytes = 16 << 20

@@ -39,6 +39,10 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
     case nodeAdvertise = "node.advertise"
     case nodeHeartbeatMs = "node.heartbeat_ms"
     case nodeLeaseTTLMs = "node.lease_ttl_ms"
+    case browserEnabled = "browser.enabled"
+    case browserBinary = "browser.binary"
+    case browserIdleSeconds = "browser.idle_seconds"
+    case browserMaxTimeoutMs = "browser.max_timeout_ms"
 
     public var environmentVariable: String {
         "WARDEN_" + rawValue.uppercased().replacingOccurrences(of: ".", with: "_")
@@ -83,6 +87,10 @@ public enum ConfigurationKey: String, CaseIterable, Sendable {
         case .nodeAdvertise: return "--advertise"
         case .nodeHeartbeatMs: return "--heartbeat-ms"
         case .nodeLeaseTTLMs: return "--lease-ttl-ms"
+        case .browserEnabled: return "--browser"
+        case .browserBinary: return "--browser-binary"
+        case .browserIdleSeconds: return "--browser-idle"
+        case .browserMaxTimeoutMs: return "--browser-max-timeout-ms"
         }
     }
 

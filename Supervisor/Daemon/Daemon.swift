@@ -45,6 +45,11 @@ public final class Daemon: Sendable {
 
         // Workers: one jail instance (its cgroup pool) serves every tenant jail.
         let settings = try WorkerSettings.load(configuration: configuration)
+        if let browser = settings.browser {
+            if settings.rootMode { BrowserWarmup.start(binary: browser.binary, logger: logger) }
+        } else if configuration.browserEnabled {
+            logger.notice("no browser: \(configuration.browserBinary) is not installed (apt-get install chromium-headless-shell); browser calls answer 503")
+        }
         let jail: Jail
         do {
             jail = try Jail(cgroupParent: "warden")
@@ -86,7 +91,8 @@ public final class Daemon: Sendable {
             router: PublicRoutes.router(store: store, configuration: configuration, hostChecks: hostChecks,
                                         workers: workers, execLimits: execLimits, decisions: decisions,
                                         routing: LeaseRoutingMiddleware(leases: leases,
-                                                                        forwarder: NodeForwarder(nodeID: nodeSettings.id))),
+                                                                        forwarder: NodeForwarder(nodeID: nodeSettings.id)),
+                                        browser: settings.browser != nil),
             server: .http1(configuration: .init(additionalChannelHandlers: [ClientDisconnectHandler()],
                                                 idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)))),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "warden"),

@@ -1,11 +1,13 @@
 import Hummingbird
 import Store
+import WorkerProtocol
 
 /// The tenant-facing HTTP API on TCP.
 enum PublicRoutes {
     static func router(store: any Store, configuration: SupervisorConfiguration, hostChecks: HostChecks,
                        workers: WorkerManager?, execLimits: ExecController.ExecLimits,
-                       decisions: DecisionServices, routing: LeaseRoutingMiddleware? = nil) -> Router<APIRequestContext> {
+                       decisions: DecisionServices, routing: LeaseRoutingMiddleware? = nil,
+                       browser: Bool = false) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         // Order matters: a middleware wraps only the routes added after it.
         router.add(middleware: RequestIDMiddleware())
@@ -53,6 +55,14 @@ enum PublicRoutes {
             methods.record("/v1/files/**", .get)
             methods.record("/v1/files/**", .put)
             methods.record("/v1/files/**", .delete)
+
+            let pages = BrowserController(call: call, pipeline: decisions.pipeline, egress: decisions.egress,
+                                          maxTimeoutMs: configuration.browserMaxTimeoutMs, available: browser)
+            for (path, tool) in [("content", Tool.browserContent), ("screenshot", .browserScreenshot),
+                                 ("pdf", .browserPDF), ("evaluate", .browserEvaluate)] {
+                served.post("/v1/browser/\(path)") { request, context in try await pages.handle(tool, request, context: context) }
+                methods.record("/v1/browser/\(path)", .post)
+            }
         }
 
         let fetch = FetchController(pipeline: decisions.pipeline, proxy: decisions.egress,

@@ -67,6 +67,13 @@ public struct SupervisorConfiguration: Sendable, Equatable {
     public var nodeHeartbeatMs = 2_000
     /// A lease not renewed for this long may be taken over by another node.
     public var nodeLeaseTTLMs = 10_000
+    /// The tenants' headless browser (browser.* calls), when its binary is installed.
+    public var browserEnabled = true
+    public var browserBinary = "/usr/lib/chromium/chromium-headless-shell"
+    /// A tenant's browser with no call for this long is stopped (it starts again on the next call).
+    public var browserIdleSeconds: Double = 60
+    /// The ceiling of a browser call's timeout_ms (the plan's call.timeout_ms may lower it).
+    public var browserMaxTimeoutMs = 120_000
 
     public init() {}
 
@@ -183,6 +190,14 @@ public struct SupervisorConfiguration: Sendable, Equatable {
             nodeHeartbeatMs = try value.integer(source, in: 50...60_000)
         case .nodeLeaseTTLMs:
             nodeLeaseTTLMs = try value.integer(source, in: 150...600_000)
+        case .browserEnabled:
+            browserEnabled = try value.boolean(source)
+        case .browserBinary:
+            browserBinary = try value.nonEmptyString(source)
+        case .browserIdleSeconds:
+            browserIdleSeconds = try value.number(source, in: 1...86_400)
+        case .browserMaxTimeoutMs:
+            browserMaxTimeoutMs = try value.integer(source, in: 100...600_000)
         }
     }
 

@@ -46,7 +46,9 @@ public struct Plan: Codable, Sendable, Equatable {
         case updatedAt = "updated_at"
     }
 
-    public static let knownTools = ["exec", "files.list", "files.read", "files.write", "files.delete", "browser", "fetch"]
+    /// A plan names single tools, or `browser` for all four browser tools.
+    public static let knownTools = ["exec", "files.list", "files.read", "files.write", "files.delete", "browser",
+                                    "browser.content", "browser.screenshot", "browser.pdf", "browser.evaluate", "fetch"]
 
     /// Refuses what cannot be enforced: unknown metrics or tools, negative or
     /// non-finite limits, a time zone the system does not know.

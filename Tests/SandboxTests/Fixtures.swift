@@ -17,6 +17,10 @@ enum Fixtures {
         do { return try SeccompCompiler.compile(SeccompProfile.load(policies + "/seccomp/exec.json")) } catch { fatalError("\(error)") }
     }()
 
+    static let browserProfile: SeccompProgram = {
+        do { return try SeccompCompiler.compile(SeccompProfile.load(policies + "/seccomp/browser.json")) } catch { fatalError("\(error)") }
+    }()
+
     /// The directory holding the built products (warden, syscall-probe).
     static let buildDirectory: String = {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? ""

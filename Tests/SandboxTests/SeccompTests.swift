@@ -41,16 +41,34 @@ import Testing
         }
     }
 
+    static let escapes = ["clone-newuser", "clone-newns", "clone3", "unshare-user", "socket-vsock", "socket-alg", "io_uring",
+                          "ptrace-traceme", "keyctl", "bpf", "mount-tmpfs", "setns", "perf_event_open", "userfaultfd",
+                          "init_module", "kexec_load", "reboot"]
+
     @Test func namedEscapesAllFail() {
-        let words = ["clone-newuser", "clone-newns", "clone3", "unshare-user", "socket-vsock", "socket-alg", "io_uring",
-                     "ptrace-traceme", "keyctl", "bpf", "mount-tmpfs", "setns", "perf_event_open", "userfaultfd",
-                     "init_module", "kexec_load", "reboot"]
+        let words = Self.escapes
         let o = Fixtures.jail.run(Self.probeConfig(words, Fixtures.defaultProfile))
         #expect(o.result.status == .ok, "\(o.result)")
         let lines = o.out.split(separator: "\n")
         #expect(lines.count == words.count, "\(o.out)")
         for line in lines {
             #expect(line.hasSuffix(" EPERM") || line.hasSuffix(" ENOSYS"), "\(line)")
+        }
+    }
+
+    /// The browser's profile (Chromium runs with --no-sandbox: the jail is its
+    /// sandbox) denies the same, to the jail's uid 0 as to its unprivileged id.
+    @Test(arguments: [UInt32(0), 1000])
+    func namedEscapesAllFailUnderTheBrowserProfile(uid: UInt32) {
+        var config = Self.probeConfig(Self.escapes, Fixtures.browserProfile)
+        config.uid = uid
+        config.gid = uid
+        let o = Fixtures.jail.run(config)
+        #expect(o.result.status == .ok, "\(o.result)")
+        let lines = o.out.split(separator: "\n")
+        #expect(lines.count == Self.escapes.count, "\(o.out)")
+        for line in lines {
+            #expect(line.hasSuffix(" EPERM") || line.hasSuffix(" ENOSYS"), "uid \(uid): \(line)")
         }
     }
 

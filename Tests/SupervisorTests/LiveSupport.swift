@@ -1,6 +1,7 @@
 import Foundation
 import Store
 import Supervisor
+import TestKit
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -28,41 +29,13 @@ enum Live {
     }
 
     /// Pids of live processes whose command line contains `needle`.
-    static func processes(containing needle: String) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { Int32($0) }.filter { pid in
-            guard pid != getpid(),
-                  let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"), !data.isEmpty else { return false }
-            let text = String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
-            return text.contains(needle)
-        }
-    }
+    static func processes(containing needle: String) -> [Int32] { ProcessTree.matching(needle) }
 
     /// The parent pid of a process, or nil when it is gone.
-    static func parent(of pid: Int32) -> Int32? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 1 ? Int32(fields[1]) : nil
-    }
+    static func parent(of pid: Int32) -> Int32? { ProcessTree.parent(of: pid) }
 
     /// Every descendant of `root` (children, grandchildren, ...).
-    static func descendants(of root: Int32) -> [Int32] {
-        let all = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
-        var parents: [Int32: Int32] = [:]
-        for pid in all { if let p = parent(of: pid) { parents[pid] = p } }
-        var found: Set<Int32> = [root]
-        var changed = true
-        while changed {
-            changed = false
-            for (pid, p) in parents where found.contains(p) && !found.contains(pid) {
-                found.insert(pid)
-                changed = true
-            }
-        }
-        found.remove(root)
-        return Array(found)
-    }
+    static func descendants(of root: Int32) -> [Int32] { ProcessTree.descendants(of: root) }
 
     /// What each open descriptor of a process refers to (`socket:[123]`, a path, …).
     static func descriptors(of pid: Int32) -> [String] {
@@ -72,13 +45,7 @@ enum Live {
         }
     }
 
-    static func isAlive(_ pid: Int32) -> Bool {
-        guard kill(pid, 0) == 0 else { return false }
-        // A zombie is as good as gone.
-        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-        guard let close = stat.lastIndex(of: ")") else { return false }
-        return !stat[stat.index(after: close)...].hasPrefix(" Z")
-    }
+    static func isAlive(_ pid: Int32) -> Bool { ProcessTree.isAlive(pid) }
 
     /// Tenant cgroup directories (`<hierarchy>/warden/tenants/*`) whose name mentions `tenantID`.
     static func tenantCgroups(_ tenantIDs: [String]) -> [String] {

@@ -10,7 +10,8 @@ import NIOPosix
 ///
 /// Pages: `/text/WORD` ("hello WORD\n"), `/bytes/N` (N bytes, i % 251),
 /// `/echo` (the request body back), `/redirect/K` (302 K times, then
-/// "arrived\n"), `/to?url=U` (302 to U), `/hang` (never answers).
+/// "arrived\n"), `/to?url=U` (302 to U), `/hang` (never answers), `/html/NAME`
+/// (a page given to `serve(_:html:)`, as text/html).
 final class TestWebServer: Sendable {
     struct Request: Sendable {
         var method: String
@@ -24,6 +25,7 @@ final class TestWebServer: Sendable {
     private let received = NIOLockedValueBox<Int>(0)
     private let sent = NIOLockedValueBox<Int>(0)
     private let log = NIOLockedValueBox<[Request]>([])
+    private let documents = NIOLockedValueBox<[String: String]>([:])
 
     private init(channel: any Channel) {
         self.channel = channel
@@ -56,6 +58,13 @@ final class TestWebServer: Sendable {
     var wireBytes: Int { received.withLockedValue { $0 } + sent.withLockedValue { $0 } }
 
     var requests: [Request] { log.withLockedValue { $0 } }
+
+    /// Serves `html` at `/html/NAME`.
+    func serve(_ name: String, html: String) {
+        documents.withLockedValue { $0[name] = html }
+    }
+
+    fileprivate func document(_ name: String) -> String? { documents.withLockedValue { $0[name] } }
 
     fileprivate func tally(received count: Int) { received.withLockedValue { $0 += count } }
     fileprivate func tally(sent count: Int) { sent.withLockedValue { $0 += count } }
@@ -131,6 +140,9 @@ private final class Pages: ChannelInboundHandler {
             let target = query.hasPrefix("url=") ? String(query.dropFirst(4)).removingPercentEncoding ?? "" : ""
             headers.add(name: "Location", value: target)
         case "hang": return
+        case "html" where server.document(parts.dropFirst().joined(separator: "/")) != nil:
+            payload = Array((server.document(parts.dropFirst().joined(separator: "/")) ?? "").utf8)
+            headers.replaceOrAdd(name: "Content-Type", value: "text/html; charset=utf-8")
         default:
             status = .notFound
             payload = Array("no such page\n".utf8)

@@ -42,6 +42,21 @@ final class WorkerHarness: Sendable {
         } catch { fatalError("cannot read the exec profile: \(error)") }
     }()
 
+    /// policies/seccomp/browser.json as HELLO carries it.
+    static let browserProfile: JSONValue = {
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: TestPaths.policies + "/seccomp/browser.json"))
+            return try JSONDecoder().decode(JSONValue.self, from: data)
+        } catch { fatalError("cannot read the browser profile: \(error)") }
+    }()
+
+    static let chromium = "/usr/lib/chromium/chromium-headless-shell"
+
+    /// The tenant's browser as the supervisor describes it in HELLO.
+    static func browser(memoryBytes: Int? = 1536 << 20, idleMs: Int = 60_000) -> BrowserSettings {
+        BrowserSettings(binary: chromium, profile: browserProfile, memoryBytes: memoryBytes, idleMs: idleMs)
+    }
+
     /// The host uid that the tenant jail's uid 1000 (and the tool jails' uid 1000) maps to.
     static let payloadHostID: UInt32 = 100_000 + 1000
 
@@ -53,6 +68,7 @@ final class WorkerHarness: Sendable {
             Bind(source: TestPaths.worker, target: "/opt/warden/warden-worker", writable: false),
             Bind(source: workspace, target: "/workspace", writable: true),
         ]
+        if FileManager.default.fileExists(atPath: BrowserSettings.fontCache) { config.binds.append(Bind(source: BrowserSettings.fontCache)) }
         config.extraFileDescriptors = [workerFd] + (egressFd.map { [$0] } ?? [])
         config.keepCapabilities = true
         config.uid = 0
@@ -79,7 +95,7 @@ final class WorkerHarness: Sendable {
     /// - Parameter egress: give the worker an egress channel (fd 4), as the supervisor does.
     static func start(hello: Bool = true, maxCalls: Int = 16, workspaceBytes: Int? = nil,
                       identity: Identity = .automatic, storage: WorkspaceStorage? = nil,
-                      egress: Bool = false) throws -> WorkerHarness {
+                      egress: Bool = false, browser: BrowserSettings? = nil) throws -> WorkerHarness {
         var pair: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw HarnessError("socketpair failed: errno \(errno)")
@@ -115,13 +131,13 @@ final class WorkerHarness: Sendable {
             harness.outcome.withLock { $0 = result }
         }
         Thread.detachNewThread { harness.readLoop() }
-        if hello { try harness.handshake(maxCalls: maxCalls, storage: storage) }
+        if hello { try harness.handshake(maxCalls: maxCalls, storage: storage, browser: browser) }
         return harness
     }
 
-    func handshake(maxCalls: Int = 16, storage: WorkspaceStorage? = nil) throws {
+    func handshake(maxCalls: Int = 16, storage: WorkspaceStorage? = nil, browser: BrowserSettings? = nil) throws {
         let hello = Hello(tenant: "t_test", maxCalls: maxCalls, execProfile: Self.execProfile, workspace: "/workspace",
-                          storage: storage)
+                          storage: storage, browser: browser)
         try socket.write(WireJSON.frame(.hello, callID: 0, hello))
         let reply = try waitFrame(callID: 0)
         guard reply.type == .hello else {

@@ -5,6 +5,10 @@ public enum Tool: String, Sendable, Codable, CaseIterable {
     case filesRead = "files.read"
     case filesWrite = "files.write"
     case filesDelete = "files.delete"
+    case browserContent = "browser.content"
+    case browserScreenshot = "browser.screenshot"
+    case browserPDF = "browser.pdf"
+    case browserEvaluate = "browser.evaluate"
     /// The supervisor's own call: how full the workspace is (for the storage.bytes gauge).
     case workspaceUsage = "workspace.usage"
 }

@@ -21,6 +21,20 @@ public enum ErrorCode: String, Sendable, Codable, Equatable {
     case tooLarge = "too_large"
     case noSpace = "no_space"
     case `internal`
+    /// A browser call ran out of its time (loading, waiting or the tool's work).
+    case timeout
+    /// The page could not be loaded (connection refused, bad response…): Chromium's reason.
+    case navigationFailed = "navigation_failed"
+    /// The egress proxy refused the page's host: the policy's message.
+    case egressDenied = "egress_denied"
+    /// The page's JavaScript (evaluate's expression or function) threw.
+    case evaluationFailed = "evaluation_failed"
+    /// The page used more memory than the tenant's browser may; the browser was restarted.
+    case memoryExceeded = "memory_exceeded"
+    /// The page or the browser crashed; the browser was restarted.
+    case browserCrashed = "browser_crashed"
+    /// The browser could not start, or the worker has none.
+    case browserUnavailable = "browser_unavailable"
     /// Handshake only: the worker does not speak the HELLO's protocol version.
     case protocolVersion = "protocol_version"
 
@@ -32,7 +46,12 @@ public enum ErrorCode: String, Sendable, Codable, Equatable {
         case .notFound: return 404
         case .busy: return 503
         case .tooLarge: return 413
-        case .noSpace: return 507
+        case .noSpace, .memoryExceeded: return 507
+        case .timeout: return 408
+        case .egressDenied: return 403
+        case .evaluationFailed: return 422
+        case .navigationFailed, .browserCrashed: return 502
+        case .browserUnavailable: return 503
         case .internal, .protocolVersion: return 500
         }
     }

@@ -15,19 +15,23 @@ public struct Hello: Sendable, Codable, Equatable {
     public var workspace: String
     /// How the workspace is held, which says how `workspace.usage` measures it.
     public var storage: WorkspaceStorage?
+    /// The tenant's browser; absent when the host has none.
+    public var browser: BrowserSettings?
 
     public init(protocol: Int = ProtocolVersion.current, tenant: String, maxCalls: Int = 16,
-                execProfile: JSONValue, workspace: String = "/workspace", storage: WorkspaceStorage? = nil) {
+                execProfile: JSONValue, workspace: String = "/workspace", storage: WorkspaceStorage? = nil,
+                browser: BrowserSettings? = nil) {
         self.protocol = `protocol`
         self.tenant = tenant
         self.maxCalls = maxCalls
         self.execProfile = execProfile
         self.workspace = workspace
         self.storage = storage
+        self.browser = browser
     }
 
     enum CodingKeys: String, CodingKey {
-        case `protocol`, tenant, workspace, storage
+        case `protocol`, tenant, workspace, storage, browser
         case maxCalls = "max_calls"
         case execProfile = "exec_profile"
     }

@@ -26,7 +26,7 @@ final class EgressBridge: Sendable {
     /// The supervisor's end of the egress channel, as the worker receives it.
     static let channelDescriptor: Int32 = 4
 
-    private let channel: Int32
+    fileprivate let channel: Int32
 
     init(channel: Int32) {
         self.channel = channel
@@ -56,6 +56,25 @@ final class EgressBridge: Sendable {
         config.network = .isolated
         config.loopbackListener = LoopbackListener(port: Self.proxyPort, channel: pair[1])
         return EgressLease(tag: tag, channel: channel, receiving: pair[0], jailEnd: pair[1])
+    }
+}
+
+extension EgressBridge {
+    /// Hands over a listener the worker made itself, on the loopback of a
+    /// namespace it keeps (the browser's, one listener per page), to be served
+    /// for the session the supervisor opened under `tag`. Ours is closed either way.
+    func lend(listener: Int32, tag: String) throws(ErrorReply) {
+        defer { close(listener) }
+        do {
+            try DescriptorPassing.send(EgressMessage.listener(tag: tag).bytes, fd: listener, over: channel)
+        } catch {
+            throw ErrorReply(.internal, "the supervisor's egress channel did not take the listener: \(error)")
+        }
+    }
+
+    /// The listener lent under `tag` is done with: the supervisor closes it.
+    func release(tag: String) {
+        try? DescriptorPassing.send(EgressMessage.release(tag: tag).bytes, fd: nil, over: channel)
     }
 }
 

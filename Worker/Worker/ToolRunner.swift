@@ -8,18 +8,13 @@ final class ToolRunner: Sendable {
     let maxCalls: Int
     private let exec: ExecTool
     private let files: FilesTool
+    private let browser: BrowserTool
     private let workspace: Workspace
     private let storage: WorkspaceStorage
 
     init(hello: Hello, socket: FrameSocket, egress: EgressBridge?) throws(ErrorReply) {
         maxCalls = hello.maxCalls > 0 ? min(hello.maxCalls, 4096) : 16
-        let program: SeccompProgram
-        do {
-            let profile = try SeccompProfile.decode(WireJSON.encode(hello.execProfile), source: "HELLO exec_profile")
-            program = try SeccompCompiler.compile(profile)
-        } catch {
-            throw ErrorReply(.invalidRequest, "exec_profile of HELLO is not a usable seccomp profile: \(error)")
-        }
+        let program = try Self.compile(hello.execProfile, field: "exec_profile")
         guard hello.workspace.hasPrefix("/") else {
             throw ErrorReply(.invalidRequest, "workspace of HELLO must be an absolute path, not \"\(hello.workspace)\"")
         }
@@ -32,6 +27,10 @@ final class ToolRunner: Sendable {
             throw ErrorReply(.internal, "the worker could not set up its jail: \(error)")
         }
         exec = ExecTool(jail: jail, seccomp: program, workspace: workspace, socket: socket, egress: egress)
+        browser = BrowserTool(host: try hello.browser.map { settings throws(ErrorReply) in
+                                  try Self.browserHost(settings, jail: jail, egress: egress)
+                              },
+                              memoryBytes: hello.browser?.memoryBytes, socket: socket)
         files = FilesTool(workspace: workspace, socket: socket)
         self.workspace = workspace
         storage = hello.storage ?? .directory
@@ -59,10 +58,33 @@ final class ToolRunner: Sendable {
                 return try files.delete(ArgumentDecoding.args(FilesDeleteArgs.self, from: frame.payload), callID: id)
             case .workspaceUsage:
                 return try Self.resultFrame(WorkspaceUsageMeter.measure(workspace, storage: storage), callID: id)
+            case .browserContent, .browserScreenshot, .browserPDF, .browserEvaluate:
+                let args = try ArgumentDecoding.args(BrowserArgs.self, from: frame.payload)
+                return try browser.run(tool, args, callID: id, cancellation: cancellation)
             }
         } catch {
             return Self.errorFrame(error, callID: id)
         }
+    }
+
+    /// A seccomp profile that HELLO carries, compiled.
+    private static func compile(_ profile: JSONValue, field: String) throws(ErrorReply) -> SeccompProgram {
+        do {
+            return try SeccompCompiler.compile(SeccompProfile.decode(WireJSON.encode(profile), source: "HELLO \(field)"))
+        } catch {
+            throw ErrorReply(.invalidRequest, "\(field) of HELLO is not a usable seccomp profile: \(error)")
+        }
+    }
+
+    /// The tenant's browser as HELLO describes it (not started until a call needs it).
+    private static func browserHost(_ settings: BrowserSettings, jail: Jail, egress: EgressBridge?) throws(ErrorReply) -> BrowserHost {
+        let program = try compile(settings.profile, field: "browser.profile")
+        guard settings.binary.hasPrefix("/") else {
+            throw ErrorReply(.invalidRequest, "browser.binary of HELLO must be an absolute path, not \"\(settings.binary)\"")
+        }
+        let spec = BrowserJail(binary: settings.binary, seccomp: program, memoryBytes: settings.memoryBytes,
+                               identity: ToolIdentity.choose(payloadID: ExecTool.payloadID, wanted: ExecTool.nestedIDs))
+        return BrowserHost(spec: spec, jail: jail, egress: egress, idleMs: settings.idleMs)
     }
 
     static func errorFrame(_ error: ErrorReply, callID: UInt32) -> Frame {

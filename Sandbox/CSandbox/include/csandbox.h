@@ -118,6 +118,11 @@ int wd_spawn(const struct wd_config *config, struct wd_spawned *out);
 // -errno. Needs CAP_SYS_ADMIN in the caller's user namespace.
 int wd_netns_create(void);
 
+// A TCP socket listening on 127.0.0.1:port (0: the kernel picks) inside the
+// network namespace `netns_fd`; this thread switches there and back. Returns
+// the socket (close-on-exec) and stores the bound port, or returns -errno.
+int wd_netns_listen(int netns_fd, uint16_t port, uint16_t *bound);
+
 // Sends a signal through a pidfd. Returns 0 or -errno.
 int wd_pidfd_signal(int pidfd, int sig);
 

@@ -168,7 +168,7 @@ final class ApprovalService: Sendable {
             guard let proxy = egress.withLock({ $0 }) else {
                 throw APIError.invalidField("network must be false: this server runs without the egress proxy (egress.enabled)")
             }
-            session = proxy.session(tenant: tenant, via: approval.tool, requestID: approval.requestID)
+            session = proxy.session(tenant: tenant, via: Metric.family(ofTool: approval.tool), requestID: approval.requestID)
         }
         // The call ends it; this covers the paths where the call never went out.
         defer { if let session { Task { await session.close() } } }
@@ -196,15 +196,21 @@ final class ApprovalService: Sendable {
             guard let tool = Tool(rawValue: step.tool) else {
                 throw APIError.invalidRequest("the held call names an unknown tool '\(step.tool)'")
             }
-            payload = try await call.run(tool, step.args, tenant: tenant, requestID: requestID,
-                                         deadline: .milliseconds(deferred.deadlineMs),
-                                         egress: step.usesNetwork ? egress : nil) { event in
-                if case .stdout(let chunk) = event, deferred.output == .bytes { streamed += chunk }
+            do {
+                payload = try await call.run(tool, step.args, tenant: tenant, requestID: requestID,
+                                             deadline: .milliseconds(deferred.deadlineMs),
+                                             egress: step.usesNetwork ? egress : nil) { event in
+                    if case .stdout(let chunk) = event, deferred.output != .json { streamed += chunk }
+                }
+            } catch let error as APIError {
+                throw BrowserController.proxyRefusal(error, session: egress) ?? error
             }
         }
         switch deferred.output {
         case .json:
             return (deferred.successStatus, try ExecController.withRequestID(payload, requestID))
+        case .streamedJSON:
+            return (deferred.successStatus, try ExecController.withRequestID(streamed, requestID))
         case .bytes:
             let body: [String: Any] = ["content": Data(streamed).base64EncodedString(), "encoding": "base64",
                                        "size": streamed.count, "request_id": requestID]

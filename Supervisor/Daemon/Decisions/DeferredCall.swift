@@ -18,8 +18,10 @@ struct DeferredCall: Codable, Sendable, Equatable {
     enum Output: String, Codable, Sendable {
         /// The last step's JSON result.
         case json
-        /// The bytes the steps streamed, as `{"content": base64, "encoding": "base64"}` (file reads).
+        /// The bytes the steps streamed, as `{"content": base64, "encoding": "base64"}` (file reads, screenshots).
         case bytes
+        /// The bytes the steps streamed, which are JSON (a browser page's content, an evaluation).
+        case streamedJSON = "streamed_json"
     }
 
     var steps: [Step]

@@ -121,9 +121,11 @@ final class WorkerProcess: Sendable {
         setsockopt(ours, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         let reply: HelloReply
         do {
+            var browser = settings.browser
+            browser?.memoryBytes = WorkerSettings.browserMemory(ofTenant: settings.tenantMemoryBytes)
             reply = try connection.handshake(Hello(tenant: tenant.id, maxCalls: settings.maxCallsPerWorker,
                                                    execProfile: settings.execProfile, workspace: "/workspace",
-                                                   storage: workspace.storage))
+                                                   storage: workspace.storage, browser: browser))
         } catch {
             cancellation.cancel()
             // Wait until the jail is gone and its cgroup removed: a retry must
@@ -151,6 +153,10 @@ final class WorkerProcess: Sendable {
         var c = JailConfig(command: WorkerSettings.binaryInJail)
         c.hostname = "warden-" + tenant.id
         c.binds = [Bind(source: settings.binary, target: WorkerSettings.binaryInJail)]
+        // The browser's font cache (without it every start of the browser rebuilds one).
+        if settings.browser != nil, FileManager.default.fileExists(atPath: BrowserSettings.fontCache) {
+            c.binds.append(Bind(source: BrowserSettings.fontCache))
+        }
         switch workspace {
         case .directory(let path): c.binds.append(Bind(source: path, target: "/workspace", writable: true))
         case .image: c.attachedMounts = mount.map { [AttachedMount(fd: $0.fd, target: "/workspace")] } ?? []

@@ -19,6 +19,8 @@ struct WorkerSettings: Sendable {
     var rootMode: Bool
     /// Tags this daemon's tenant cgroups (see `TenantCgroup.scope`).
     var cgroupScope: String
+    /// The tenants' browser as HELLO describes it (its memory set per tenant); nil: none.
+    var browser: BrowserSettings? = nil
 
     static let binaryInJail = "/opt/warden/warden-worker"
 
@@ -37,8 +39,7 @@ struct WorkerSettings: Sendable {
         let execProfile: JSONValue
         do {
             workerProfile = try SeccompCompiler.compile(SeccompProfile.load("worker"))
-            let path = (ProfileLocator.policiesDirectory() ?? "policies") + "/seccomp/exec.json"
-            execProfile = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+            execProfile = try profileJSON("exec")
         } catch {
             throw ConfigurationError("cannot load the seccomp profiles for workers: \(error)")
         }
@@ -48,6 +49,33 @@ struct WorkerSettings: Sendable {
                               tenantPids: configuration.workerPids,
                               idleSeconds: configuration.workerIdleSeconds,
                               rootMode: geteuid() == 0,
-                              cgroupScope: TenantCgroup.scope(stateDirectory: configuration.stateDirectory))
+                              cgroupScope: TenantCgroup.scope(stateDirectory: configuration.stateDirectory),
+                              browser: try browser(configuration))
+    }
+
+    /// A seccomp profile of policies/seccomp as JSON, to send in HELLO.
+    private static func profileJSON(_ name: String) throws -> JSONValue {
+        let path = (ProfileLocator.policiesDirectory() ?? "policies") + "/seccomp/\(name).json"
+        return try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    }
+
+    /// The browser, when it is on and installed. The jails show the host's
+    /// system directories at the same paths, so the binary must lie in one.
+    private static func browser(_ configuration: SupervisorConfiguration) throws -> BrowserSettings? {
+        let binary = configuration.browserBinary
+        guard configuration.browserEnabled, FileManager.default.isExecutableFile(atPath: binary) else { return nil }
+        guard JailConfig(command: binary).systemDirectories.contains(where: { binary.hasPrefix($0 + "/") }) else {
+            throw ConfigurationError("browser.binary \(binary) must lie under /usr, /bin or /lib, which the jails show")
+        }
+        let profile: JSONValue
+        do { profile = try profileJSON("browser") } catch {
+            throw ConfigurationError("cannot load the browser's seccomp profile: \(error)")
+        }
+        return BrowserSettings(binary: binary, profile: profile, idleMs: Int(configuration.browserIdleSeconds * 1000))
+    }
+
+    /// The browser's share of a tenant's memory: all of it but what the worker and a small call need.
+    static func browserMemory(ofTenant bytes: Int) -> Int {
+        max(bytes / 2, bytes - (64 << 20))
     }
 }

@@ -14,4 +14,7 @@
 // openat2 (a raw syscall: glibc 2.36 has no wrapper). Returns the fd, or -errno.
 int wk_openat2(int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve);
 
+// pipe2(fds, O_CLOEXEC) (glibc declares pipe2 only with _GNU_SOURCE). Returns 0 or -errno.
+int wk_pipe_cloexec(int fds[2]);
+
 #endif
