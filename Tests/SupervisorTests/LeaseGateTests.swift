@@ -11,9 +11,11 @@ import Testing
 struct LeaseGateTests {
     /// Short enough for the tests to see heartbeats act, long enough that a
     /// loaded machine (the whole suite runs at once) renews in time.
+    /// Frequent heartbeats (what these tests wait for) and a TTL long enough
+    /// that a heartbeat delayed by a loaded machine never fences the worker.
     static func fastBeats(_ configuration: inout SupervisorConfiguration) {
         configuration.nodeHeartbeatMs = 300
-        configuration.nodeLeaseTTLMs = 3000
+        configuration.nodeLeaseTTLMs = 8000
     }
 
     static var echo: [String: Any] { ["language": "bash", "code": "echo hi"] }
