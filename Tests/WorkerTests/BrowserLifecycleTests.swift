@@ -39,7 +39,12 @@ import WorkerProtocol
         let harness = try WorkerHarness.start(browser: WorkerHarness.browser())
         defer { harness.stop() }
         _ = try Tools.call(harness, 1, .browserContent, BrowserArgs(html: "<p>one</p>"))
-        let main = try #require(Tools.browserProcesses(harness).first { !ProcessTree.commandLine($0).contains("--type=") })
+        // The browser itself is the root of its tree: a renderer just forked
+        // still carries the browser's command line until it execs.
+        let tree = Tools.browserProcesses(harness)
+        let main = try #require(tree.first { pid in
+            !ProcessTree.commandLine(pid).contains("--type=") && !tree.contains(ProcessTree.parent(of: pid) ?? -1)
+        })
         kill(main, SIGKILL)
         let again = try Tools.call(harness, 2, .browserContent, BrowserArgs(html: "<p>two</p>"))
         #expect(again.result.browserStartMs != nil)
