@@ -134,6 +134,7 @@ struct BrowserAPITests {
                 ("pdf", ["html": "<p>", "full_page": true], 400, "invalid_request"),
                 ("evaluate", ["html": "<p>"], 400, "invalid_request"),
                 ("evaluate", ["html": "<p>", "expression": "(() => { throw new Error('boom') })()"], 422, "evaluation_failed"),
+                ("content", ["html": String(repeating: "<p>too much</p>", count: 80_000)], 413, "body_too_large"),
             ]
             for (tool, body, status, code) in cases {
                 let response = try await daemon.browser(token, tool, body)

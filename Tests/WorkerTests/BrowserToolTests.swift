@@ -143,6 +143,27 @@ import WorkerProtocol
         #expect(never.code == .timeout && never.message.contains("#never"))
     }
 
+    /// Messages of several MB from Chromium (a 5 MB value, a document's HTML
+    /// and text), answers larger than one frame, and a document as large as
+    /// a CALL can carry.
+    @Test func largeAnswersCrossThePipeAndTheSocket() throws {
+        let harness = try WorkerHarness.start(browser: WorkerHarness.browser())
+        defer { harness.stop() }
+        let paragraph = "<p>" + String(repeating: "lorem ipsum dolor sit amet ", count: 40) + "</p>"
+        let html = "<title>Big</title>" + String(repeating: paragraph, count: 900)
+        #expect(html.utf8.count > 950_000)
+        let (body, result) = try Self.call(harness, 1, .browserContent, BrowserArgs(html: html))
+        #expect(body.count > Frame.maxPayload, "the answer spans several frames")
+        #expect(result.bytes == body.count)
+        let document = try Self.json(body)
+        #expect((document["html"] as? String)?.utf8.count ?? 0 > 950_000)
+        #expect((document["text"] as? String)?.hasPrefix("lorem ipsum dolor sit amet") == true)
+        let (big, _) = try Self.call(harness, 2, .browserEvaluate,
+                                     BrowserArgs(html: "<p>x</p>", expression: "'y'.repeat(5 * 1024 * 1024)"))
+        #expect(big.count > 5 * Frame.maxPayload)
+        #expect((try Self.json(big)["result"] as? String)?.count == 5 * 1024 * 1024)
+    }
+
     /// A page that never finishes loading ends the call with `timeout`; the
     /// stuck page is thrown away and the next call works.
     @Test func aPageThatNeverLoadsTimesOut() throws {

@@ -17,6 +17,8 @@ reach that port and nothing else, and measures in one run, in shuffled rounds:
   cdp-pipe           a bare DevTools pipe client (this script's own): navigate,
                      wait for load, captureScreenshot on one reused page; what
                      Chromium itself costs
+  cdp-pipe-fast      the same with optimizeForSpeed (the faster PNG encoding
+                     Warden asks for)
 
 Then: the cold start of a browser in its jail (Warden-Browser-Start-Ms of a
 fresh tenant's first call, and that call end to end) against Playwright's
@@ -143,7 +145,7 @@ class PipeClient:
                 return m["result"]
             self.events.append(m)
 
-    def shot(self, url):
+    def shot(self, url, fast=False):
         self.events.clear()
         loader = self.call("Page.navigate", session=self.session, url=url)["loaderId"]
 
@@ -152,7 +154,7 @@ class PipeClient:
             return m.get("method") == "Page.lifecycleEvent" and p.get("name") == "load" and p.get("loaderId") == loader
         while not any(loaded(m) for m in self.events):
             self.events.append(self.message())
-        data = self.call("Page.captureScreenshot", session=self.session, format="png")["data"]
+        data = self.call("Page.captureScreenshot", session=self.session, format="png", optimizeForSpeed=fast)["data"]
         return base64.b64decode(data)
 
     def close(self):
@@ -279,7 +281,7 @@ def main():
             worker_ms.append(ms)
 
         systems = {"warden": warden, "playwright": playwright_page, "playwright-context": playwright_context,
-                   "cdp-pipe": lambda: pipe.shot(url)}
+                   "cdp-pipe": lambda: pipe.shot(url), "cdp-pipe-fast": lambda: pipe.shot(url, fast=True)}
         for _ in range(a.warmup):
             for run in systems.values():
                 run()

@@ -81,6 +81,12 @@ struct BrowserController {
         } catch {
             throw error.code == .invalidLimit ? APIError.invalidField(error.message) : APIError.invalidRequest(error.message)
         }
+        // The call goes to the worker in one frame: a document larger than that is served from a URL.
+        let size = (try? WireJSON.encode(args).count) ?? 0
+        if size > Frame.maxPayload - 4096 {
+            throw APIError(.contentTooLarge, code: "body_too_large",
+                           message: "the call's arguments take \(size) bytes as JSON; a browser call takes at most \(Frame.maxPayload - 4096) (serve a larger page from a URL)")
+        }
         if let timeout = args.timeoutMs, timeout > ceiling {
             throw APIError.invalidField("timeout_ms must be between 1 and \(ceiling) ms, got \(timeout)")
         }
