@@ -30,9 +30,16 @@ struct BrowserLifecycleAPITests {
     @Test func anIdleBrowserStopsAndItsProcessesGo() async throws {
         try await withLiveDaemon({ $0.browserIdleSeconds = 1 }) { daemon in
             let (tenant, token) = try await daemon.tenantWithKey("idle")
-            let first = try await daemon.browser(token, "screenshot", ["html": "<p>one</p>"])
-            #expect(first.status == 200 && first.header("Warden-Browser-Start-Ms") != nil)
-            #expect(!(try await daemon.browserProcesses(tenant.id)).isEmpty)
+            // The browser is looked for while a call keeps it busy: an idle time of
+            // one second could pass before a loaded machine answers the lookup.
+            let busy = Task {
+                try await daemon.browser(token, "evaluate", ["html": "<p>one</p>",
+                                                             "expression": "new Promise(done => setTimeout(() => done(1), 4000))"])
+            }
+            #expect(try await Live.eventually(within: 30) { !(try await daemon.browserProcesses(tenant.id)).isEmpty },
+                    "no browser while a call runs")
+            let first = try await busy.value
+            #expect(first.status == 200 && first.header("Warden-Browser-Start-Ms") != nil, "\(first.text)")
             #expect(try await Live.eventually(within: 30) { try await daemon.browserProcesses(tenant.id).isEmpty },
                     "the browser outlived its idle time")
             #expect(try await daemon.workerPID(tenant.id) != nil, "the worker stays; only the browser stopped")
