@@ -46,6 +46,10 @@ let package = Package(
         // The system libpq, for the PostgreSQL back end of the store.
         .systemLibrary(name: "CPQ", path: "Supervisor/CPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
+        // The system libcurl, for the fetch tool (through the egress proxy).
+        .systemLibrary(name: "CCurl", path: "Supervisor/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+
         // Tenants, API keys and the rest of the system of record: one protocol, SQLite and PostgreSQL back ends.
         .target(name: "Store",
                 dependencies: ["CPQ", .product(name: "GRDB", package: "GRDB.swift"),
@@ -54,7 +58,7 @@ let package = Package(
 
         // The daemon: HTTP API, auth, admin API on a Unix socket, configuration.
         .target(name: "Supervisor",
-                dependencies: ["Store", "Sandbox", "WorkerProtocol", "Policy",
+                dependencies: ["Store", "Sandbox", "WorkerProtocol", "Policy", "CCurl",
                                .product(name: "Hummingbird", package: "hummingbird"),
                                .product(name: "Crypto", package: "swift-crypto"),
                                .product(name: "Metrics", package: "swift-metrics"),

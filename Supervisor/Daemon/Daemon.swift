@@ -156,12 +156,17 @@ public final class Daemon: Sendable {
         do {
             try await serviceGroup.run()
         } catch {
+            await decisions.egress?.shutdown()
             try? await store.close()
             throw error
         }
+        await decisions.egress?.shutdown()
         try await store.close()
         logger.info("warden stopped")
     }
+
+    /// The egress proxy, when it runs.
+    var egress: EgressProxy? { decisions.egress }
 
     public func shutdown() async {
         await serviceGroup.triggerGracefulShutdown()

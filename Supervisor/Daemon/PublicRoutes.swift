@@ -62,6 +62,11 @@ enum PublicRoutes {
             }
         }
 
+        let fetch = FetchController(pipeline: decisions.pipeline, proxy: decisions.egress,
+                                    maxTimeoutMs: configuration.execMaxTimeoutMs)
+        authenticated.post("/v1/fetch") { request, context in try await fetch.fetch(request, context: context) }
+        methods.record("/v1/fetch", .post)
+
         let usage = UsageController(meter: decisions.meter)
         authenticated.get("/v1/usage") { request, context in try await usage.usage(request, context: context) }
         methods.record("/v1/usage", .get)

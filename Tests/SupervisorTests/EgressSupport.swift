@@ -17,14 +17,12 @@ func withEgressDaemon(_ egress: [String: Any], configure: @escaping (inout Super
     withExtendedLifetime(policies) {}
 }
 
-/// A local test server and a live daemon whose policies open 127.0.0.1 on its port
-/// (and on `morePorts`), or as `egress` says when given.
-func withLocalServer(egress: [String: Any]? = nil, morePorts: [Int] = [],
-                     configure: @escaping (inout SupervisorConfiguration) -> Void = { _ in },
+/// A local test server and a live daemon whose policies open 127.0.0.1 on its port.
+func withLocalServer(configure: @escaping (inout SupervisorConfiguration) -> Void = { _ in },
                      _ body: (TestWebServer, RunningDaemon) async throws -> Void) async throws {
     let server = try await TestWebServer.start()
     do {
-        try await withEgressDaemon(egress ?? localEgress(ports: [server.port] + morePorts), configure: configure) { daemon in
+        try await withEgressDaemon(localEgress(ports: [server.port]), configure: configure) { daemon in
             try await body(server, daemon)
         }
     } catch {

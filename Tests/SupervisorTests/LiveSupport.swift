@@ -37,6 +37,14 @@ enum Live {
     /// Every descendant of `root` (children, grandchildren, ...).
     static func descendants(of root: Int32) -> [Int32] { ProcessTree.descendants(of: root) }
 
+    /// What each open descriptor of a process refers to (`socket:[123]`, a path, …).
+    static func descriptors(of pid: Int32) -> [String] {
+        let dir = "/proc/\(pid)/fd"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).compactMap {
+            try? FileManager.default.destinationOfSymbolicLink(atPath: "\(dir)/\($0)")
+        }
+    }
+
     static func isAlive(_ pid: Int32) -> Bool { ProcessTree.isAlive(pid) }
 
     /// Tenant cgroup directories (`<hierarchy>/warden/tenants/*`) whose name mentions `tenantID`.

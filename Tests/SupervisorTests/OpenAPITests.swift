@@ -204,6 +204,9 @@ struct OpenAPITests {
                 (try await daemon.exec(token, ["language": "cobol", "code": ""]), "/v1/exec", "post"),
                 (try await daemon.exec(token, ["language": "python", "code": "", "timeout_ms": -1]), "/v1/exec", "post"),
                 (try await daemon.files("GET", "/v1/files/missing.txt", token: token), "/v1/files/{path}", "get"),
+                (try await daemon.fetch(token, ["url": "ftp://127.0.0.1/"]), "/v1/fetch", "post"),
+                (try await daemon.fetch(token, ["url": "http://127.0.0.1:1/"]), "/v1/fetch", "post"),
+                (try await daemon.fetch(token, ["url": "http://127.0.0.1:1/", "max_bytes": 0]), "/v1/fetch", "post"),
             ]
             let paths = try #require(served["paths"] as? [String: [String: Any]])
             for (response, path, verb) in errors {

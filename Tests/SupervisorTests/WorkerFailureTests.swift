@@ -378,7 +378,7 @@ struct WorkerFailureTests {
         // exec with the network: the tool jail's own namespace and the proxy's listener work unprivileged too.
         let online = try await LocalHTTPClient.send(
             "POST", "/v1/exec", to: .tcp(host: "127.0.0.1", port: port), headers: bearer(token),
-            body: Live.json(["language": "python", "network": true,
+            body: Live.json(["language": "python", "network": true, "timeout_ms": 60_000,
                              "code": fetchScript("http://127.0.0.1:\(server.port)/text/rootless")]), timeout: .seconds(90))
         #expect(online.json?["stdout"] as? String == "200 hello rootless\n",
                 "\(String(decoding: online.body, as: UTF8.self))\n--- serve log ---\n\(serve.log)")

@@ -19,6 +19,8 @@ final class WorkerHarness: Sendable {
     let workspace: String
     /// Marks the worker's environment so that the test can find its host pid.
     let tag: String
+    /// The supervisor's end of the worker's egress channel (its fd 4), when it has one.
+    let egress: Int32?
     private let frames = Mutex<(byCall: [UInt32: [Frame]], closed: Bool, readError: String?)>(([:], false, nil))
     private let outcome = Mutex<JailOutcome?>(nil)
 
@@ -59,14 +61,15 @@ final class WorkerHarness: Sendable {
     static let payloadHostID: UInt32 = 100_000 + 1000
 
     /// The tenant jail exactly as the tests start it (and as the supervisor should).
-    static func tenantJail(workerFd: Int32, workspace: String, tag: String, identity: Identity = .automatic) -> JailConfig {
+    static func tenantJail(workerFd: Int32, workspace: String, tag: String, identity: Identity = .automatic,
+                           egressFd: Int32? = nil) -> JailConfig {
         var config = JailConfig(command: "/opt/warden/warden-worker")
         config.binds = [
             Bind(source: TestPaths.worker, target: "/opt/warden/warden-worker", writable: false),
             Bind(source: workspace, target: "/workspace", writable: true),
         ]
         if FileManager.default.fileExists(atPath: BrowserSettings.fontCache) { config.binds.append(Bind(source: BrowserSettings.fontCache)) }
-        config.extraFileDescriptors = [workerFd]
+        config.extraFileDescriptors = [workerFd] + (egressFd.map { [$0] } ?? [])
         config.keepCapabilities = true
         config.uid = 0
         config.gid = 0
@@ -79,18 +82,20 @@ final class WorkerHarness: Sendable {
         return config
     }
 
-    private init(socket: FrameSocket, workspace: String, tag: String) {
+    private init(socket: FrameSocket, workspace: String, tag: String, egress: Int32?) {
         self.socket = socket
         self.workspace = workspace
         self.tag = tag
+        self.egress = egress
     }
 
     /// Starts a worker; with `hello`, also completes the handshake.
     /// - Parameter workspaceBytes: put the workspace on a tmpfs of this size (to fill it up).
     /// - Parameter identity: `.callerOnly` maps a single id into the tenant jail, as a rootless supervisor does.
+    /// - Parameter egress: give the worker an egress channel (fd 4), as the supervisor does.
     static func start(hello: Bool = true, maxCalls: Int = 16, workspaceBytes: Int? = nil,
                       identity: Identity = .automatic, storage: WorkspaceStorage? = nil,
-                      browser: BrowserSettings? = nil) throws -> WorkerHarness {
+                      browser: BrowserSettings? = nil, egress: Bool = false) throws -> WorkerHarness {
         var pair: [Int32] = [0, 0]
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
             throw HarnessError("socketpair failed: errno \(errno)")
@@ -109,13 +114,20 @@ final class WorkerHarness: Sendable {
         guard chown(workspace, owner, owner) == 0 else {
             throw HarnessError("chown of the workspace failed (the worker tests run as root): errno \(errno)")
         }
+        var channel: [Int32] = [-1, -1]
+        if egress, socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &channel) != 0 {
+            throw HarnessError("socketpair for the egress channel failed: errno \(errno)")
+        }
         let tag = UUID().uuidString
-        let harness = WorkerHarness(socket: FrameSocket(fd: pair[0]), workspace: workspace, tag: tag)
-        let config = tenantJail(workerFd: pair[1], workspace: workspace, tag: tag, identity: identity)
-        let workerEnd = pair[1]
+        let harness = WorkerHarness(socket: FrameSocket(fd: pair[0]), workspace: workspace, tag: tag,
+                                    egress: egress ? channel[0] : nil)
+        let config = tenantJail(workerFd: pair[1], workspace: workspace, tag: tag, identity: identity,
+                                egressFd: egress ? channel[1] : nil)
+        let workerEnd = pair[1], egressEnd = channel[1]
         Thread.detachNewThread {
             let result = WorkerHarness.jail.run(config)
             close(workerEnd)
+            if egressEnd >= 0 { close(egressEnd) }
             harness.outcome.withLock { $0 = result }
         }
         Thread.detachNewThread { harness.readLoop() }
@@ -242,6 +254,7 @@ final class WorkerHarness: Sendable {
         socket.shutdownBoth()
         _ = try? waitExit()
         close(socket.fd)
+        if let egress { close(egress) }
         _ = umount2(workspace, Int32(MNT_DETACH))
         try? FileManager.default.removeItem(atPath: workspace)
     }

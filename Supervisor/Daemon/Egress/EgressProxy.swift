@@ -3,14 +3,12 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Store
-#if canImport(Glibc)
-import Glibc
-#endif
+import Synchronization
 
 /// The supervisor's HTTP forward proxy and CONNECT tunnel, served on sockets
 /// that belong to one session each: a jail's loopback listener (exec, the
-/// browser), or one end of a socket pair (fetch). Which tenant a connection
-/// belongs to is never asked of the client: it is the socket it came in on.
+/// browser), or a fetch's connection to the fetch entrance. Which tenant a
+/// connection belongs to is never asked of the client: it is where it came from.
 final class EgressProxy: Sendable {
     let gate: EgressGate
     let settings: EgressSettings
@@ -18,6 +16,7 @@ final class EgressProxy: Sendable {
     let logger: Logger
     let accounts = EgressAccounts()
     private let group: any EventLoopGroup
+    private let entrance = Mutex<Task<FetchEntrance, any Error>?>(nil)
 
     /// What the client may send before its connection is decided (head and body waiting).
     static let maxBufferedBytes = 1 << 20
@@ -44,21 +43,37 @@ final class EgressProxy: Sendable {
             .childChannelInitializer { [self] channel in configure(channel, session: session) }
             .withBoundSocket(fd)
             .get()
-        session.track(channel, listener: true)
+        if !session.track(channel, listener: true) { try await channel.close() }
     }
 
-    /// Serves one connected socket (fetch's end of a socket pair). Takes the descriptor.
-    func serve(connection fd: Int32, for session: EgressSession) async throws {
-        _ = try await ClientBootstrap(group: group)
-            .channelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
-            .channelInitializer { [self] channel in configure(channel, session: session) }
-            .withConnectedSocket(fd)
-            .get()
+    /// The listener fetch's connections come in on (bound on first use).
+    func fetchEntrance() async throws -> FetchEntrance {
+        let opening = entrance.withLock { current in
+            if let current { return current }
+            let group = self.group
+            let task = Task { try await FetchEntrance.open(for: self, group: group) }
+            current = task
+            return task
+        }
+        do {
+            return try await opening.value
+        } catch {
+            entrance.withLock { $0 = nil }
+            throw error
+        }
     }
 
-    private func configure(_ channel: any Channel, session: EgressSession) -> EventLoopFuture<Void> {
+    /// Closes the fetch listener (the jails' listeners go with their sessions).
+    func shutdown() async {
+        let opening = entrance.withLock { $0 }
+        await (try? opening?.value)?.close()
+    }
+
+    /// A client connection of `session`: one proxy request on it.
+    func configure(_ channel: any Channel, session: EgressSession) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
-            guard session.track(channel) else { return }
+            // A session that has ended serves nothing more (NIO closes the channel).
+            guard session.track(channel) else { throw ChannelError.ioOnClosedChannel }
             let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes),
                                                maximumBufferSize: Self.maxBufferedBytes)
             try channel.pipeline.syncOperations.addHandlers([

@@ -64,7 +64,7 @@ final class EgressSession: Sendable {
     }
 
     /// Holds `channel` (a listener, or a connection) until the session ends;
-    /// false (and the channel is closed) when it has ended already.
+    /// false when it has ended already (the caller closes the channel).
     @discardableResult
     func track(_ channel: any Channel, listener: Bool = false) -> Bool {
         let id = ObjectIdentifier(channel)
@@ -81,8 +81,6 @@ final class EgressSession: Sendable {
                     s.listeners.remove(id)
                 }
             }
-        } else {
-            channel.close(promise: nil)
         }
         return kept
     }

@@ -160,7 +160,7 @@ final class ProxyRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
                     if case ChannelError.connectTimeout = error { timedOut = true }
                     refuse(APIError(timedOut ? .gatewayTimeout : .badGateway, code: timedOut ? "connect_timeout" : "connect_failed",
                                     message: "\(target.host) (\(address.ipAddress ?? "?")) port \(target.port) did not accept the connection: \(error)"),
-                           context: context, record: false)
+                           context: context)
                 case .success(let upstream):
                     proxy.metrics.egressConnect(result: "connected")
                     guard session.track(upstream), context.channel.isActive else {
@@ -222,9 +222,9 @@ final class ProxyRequestHandler: ChannelInboundHandler, RemovableChannelHandler 
         return HTTPRequestHead(version: .http1_1, method: head.method, uri: target.originForm, headers: headers)
     }
 
-    private func refuse(_ error: APIError, context: ChannelHandlerContext, record: Bool = true) {
+    private func refuse(_ error: APIError, context: ChannelHandlerContext) {
         state = .finished
-        if record { session.recordRefusal(error) }
+        session.recordRefusal(error)
         proxy.refused(error, session: session)
         context.writeAndFlush(wrapOutboundOut(ProxyResponse.refusal(error))).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)

@@ -23,11 +23,14 @@ struct WorkerCall {
         let process = try await manager.acquire(tenant)
         defer { Task { await manager.release(tenant.id) } }
         let id: UInt32, events: AsyncStream<WorkerConnection.Event>
+        var numbered: UInt32?
         do {
             (id, events) = try process.connection.call(tool, args, requestID: requestID) { id in
+                numbered = id
                 if let egress { process.egress.expect(EgressTag.call(id), egress) }
             }
         } catch let reply as ErrorReply {
+            if let numbered, egress != nil { await process.egress.finish(EgressTag.call(numbered)) }
             throw Self.stopError(process, tenantID: tenant.id) ?? Self.apiError(reply, tenantID: tenant.id)
         }
         do {
