@@ -225,8 +225,16 @@ struct WorkerFailureTests {
     @Test func anIdleWorkerIsStoppedAndTheNextCallStartsAnother() async throws {
         try await withLiveDaemon({ $0.workerIdleSeconds = 1 }) { daemon in
             let (tenant, token) = try await daemon.tenantWithKey("idle")
-            _ = try await daemon.run(token, "bash", "echo one")
-            let first = try #require(try await daemon.workerPID(tenant.id))
+            // The worker is looked up while a call keeps it busy: an idle second
+            // could pass before a loaded machine answers the lookup.
+            let busy = Task { try await daemon.run(token, "bash", "sleep 3; echo one")["stdout"] as? String }
+            var found: Int32?
+            #expect(await Live.eventually(within: 30) {
+                found = try? await daemon.workerPID(tenant.id)
+                return found != nil
+            })
+            let first = try #require(found)
+            #expect(try await busy.value == "one\n")
             #expect(await Live.eventually(within: 30) { !Live.isAlive(first) }, "the idle worker \(first) was not stopped")
             #expect(await Live.eventually(within: 10) {
                 (try? await daemon.admin.workers().first { $0.tenantID == tenant.id }?.state) == "stopped"
