@@ -392,6 +392,13 @@ struct WorkerFailureTests {
                 "\(String(decoding: online.body, as: UTF8.self))\n--- serve log ---\n\(serve.log)")
         #expect(try await admin.quota(tenant.id).metrics.first { $0.metric == "egress.bytes.month" }?.used == Double(server.wireBytes))
 
+        // The browser: its jail nested under the caller's own id works unprivileged too.
+        let page = try await LocalHTTPClient.send(
+            "POST", "/v1/browser/content", to: .tcp(host: "127.0.0.1", port: port), headers: bearer(token),
+            body: Live.json(["html": "<title>r</title><p>a rootless page</p>"]), timeout: .seconds(90))
+        #expect(page.status == 200 && (page.json?["text"] as? String)?.contains("a rootless page") == true,
+                "\(String(decoding: page.body, as: UTF8.self))\n--- serve log ---\n\(serve.log)")
+
         let files = try await LocalHTTPClient.send("PUT", "/v1/files/r.txt", to: .tcp(host: "127.0.0.1", port: port),
                                                    headers: bearer(token), body: Data("r".utf8), timeout: .seconds(60))
         #expect(files.status == 201, "\(String(decoding: files.body, as: UTF8.self))")

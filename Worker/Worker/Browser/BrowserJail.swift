@@ -33,8 +33,16 @@ struct BrowserJail: Sendable {
         config.seccomp = seccomp
         config.tmpSizeBytes = 256 << 20
         if cgroups { config.cgroupName = Self.cgroupName }
-        config.limits = Limits(memoryBytes: memoryBytes, pids: 1024, outputBytes: 1 << 20, openFiles: Self.openFiles)
+        config.limits = Limits(memoryBytes: memoryBytes, pids: Self.processes, outputBytes: 1 << 20, openFiles: Self.openFiles)
         return config
+    }
+
+    /// Up to 1024 processes and threads: without cgroups (rootless) this is
+    /// RLIMIT_NPROC, which may not pass the worker's own hard limit.
+    static var processes: Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(__RLIMIT_NPROC.rawValue), &limit) == 0 else { return 1024 }
+        return Int(min(1024, limit.rlim_max))
     }
 
     /// Up to 4096 descriptors: as many as the worker's own hard limit allows.
