@@ -206,4 +206,34 @@ struct BrowserAPITests {
             #expect(try await daemon.used("egress.bytes.month", of: tenant.id) > 0)
         }
     }
+
+    /// Calls of one tenant at once: each gets its own page, its own context
+    /// and its own way to the proxy, and sees only its own page and cookies.
+    @Test func concurrentCallsOfOneTenantKeepToTheirOwnPages() async throws {
+        try await withLocalServer { server, daemon in
+            for n in 0..<4 { server.serve("p\(n)", html: "<title>page \(n)</title><p>\(n)</p>") }
+            let (tenant, token) = try await daemon.tenantWithKey("busy")
+            let probe = "(n) => { const before = document.cookie; document.cookie = 'n=' + n; return { title: document.title, before } }"
+            let answers = try await withThrowingTaskGroup(of: (Int, LocalHTTPClient.Response).self) { group in
+                for n in 0..<4 {
+                    group.addTask {
+                        let url = "http://127.0.0.1:\(server.port)/html/p\(n)"
+                        return (n, try await daemon.browser(token, "evaluate", ["url": url, "function": probe, "arguments": [n]]))
+                    }
+                }
+                var all: [Int: LocalHTTPClient.Response] = [:]
+                for try await (n, response) in group { all[n] = response }
+                return all
+            }
+            for n in 0..<4 {
+                let answer = try #require(answers[n])
+                #expect(answer.status == 200, "call \(n): \(answer.text)")
+                let value = try #require(answer.json?["result"] as? [String: Any], "call \(n): \(answer.text)")
+                #expect(value["title"] as? String == "page \(n)")
+                #expect(value["before"] as? String == "", "call \(n) found a cookie")
+            }
+            #expect(try await daemon.used("browser.sessions.month", of: tenant.id) == 4)
+            #expect(Set(server.requests.map(\.uri)) == Set((0..<4).map { "/html/p\($0)" }))
+        }
+    }
 }

@@ -12,10 +12,18 @@ import WorkerProtocol
     @Test func anIdleBrowserStopsAndStartsAgainOnTheNextCall() throws {
         let harness = try WorkerHarness.start(browser: WorkerHarness.browser(idleMs: 1500))
         defer { harness.stop() }
-        let first = try Tools.call(harness, 1, .browserContent, BrowserArgs(html: "<p>one</p>"))
-        #expect(first.result.browserStartMs != nil)
-        #expect(!Tools.browserProcesses(harness).isEmpty)
+        // A call in progress keeps the browser, however long it takes.
+        try harness.call(1, .browserEvaluate, BrowserArgs(html: "<p>one</p>",
+                                                          expression: "new Promise((r) => setTimeout(() => r(1), 3000))"))
+        var seen: [Int32] = []
+        #expect(Tools.eventually(60) {
+            seen = Tools.browserProcesses(harness)
+            return !seen.isEmpty
+        })
+        let first = try harness.result(BrowserResult.self, harness.waitEnd(callID: 1))
+        #expect(first.browserStartMs != nil)
         #expect(Tools.eventually { Tools.browserProcesses(harness).isEmpty }, "the browser's processes outlived its idle time")
+        #expect(seen.allSatisfy { !ProcessTree.isAlive($0) })
         let second = try Tools.call(harness, 2, .browserContent, BrowserArgs(html: "<p>two</p>"))
         #expect(second.result.browserStartMs != nil, "the next call starts a new browser")
         #expect(try Tools.json(second.body)["text"] as? String == "two")
