@@ -44,7 +44,8 @@ struct BrowserLifecycleAPITests {
             #expect(first.status == 200 && first.header("Warden-Browser-Start-Ms") != nil, "\(first.text)")
             #expect(try await Live.eventually(within: 30) { try await daemon.browserProcesses(tenant.id).isEmpty },
                     "the browser outlived its idle time")
-            #expect(seen.allSatisfy { !Live.isAlive($0) })
+            // A pid seen then may belong to another program by now (the suite starts many).
+            #expect(seen.allSatisfy { !Live.isAlive($0) || !ProcessTree.commandLine($0).contains("chromium-headless-shell") })
             #expect(try await daemon.workerPID(tenant.id) != nil, "the worker stays; only the browser stopped")
             let again = try await daemon.browser(token, "screenshot", ["html": "<p>two</p>"])
             #expect(again.status == 200 && again.header("Warden-Browser-Start-Ms") != nil)
