@@ -25,9 +25,7 @@ extension RunningDaemon {
     /// Chromium's processes in the tenant's worker jail.
     func browserProcesses(_ tenantID: String) async throws -> [Int32] {
         guard let worker = try await workerPID(tenantID) else { return [] }
-        return Live.descendants(of: worker).filter {
-            Live.isAlive($0) && ProcessTree.commandLine($0).contains("chromium-headless-shell")
-        }
+        return ProcessTree.browsers(under: worker)
     }
 }
 

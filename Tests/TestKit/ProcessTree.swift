@@ -42,6 +42,11 @@ public enum ProcessTree {
         return Array(found)
     }
 
+    /// Chromium's live processes under `root` (the worker that runs the browser).
+    public static func browsers(under root: Int32) -> [Int32] {
+        descendants(of: root).filter { isAlive($0) && commandLine($0).contains("chromium-headless-shell") }
+    }
+
     /// The command line with its NUL separators as spaces ("" when gone).
     public static func commandLine(_ pid: Int32) -> String {
         guard let raw = readBytes("/proc/\(pid)/cmdline") else { return "" }

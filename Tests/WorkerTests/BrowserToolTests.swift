@@ -36,9 +36,7 @@ import WorkerProtocol
     /// Chromium's processes in the worker's jail.
     static func browserProcesses(_ harness: WorkerHarness) -> [Int32] {
         guard let worker = harness.hostPID() else { return [] }
-        return ProcessTree.descendants(of: worker).filter {
-            ProcessTree.isAlive($0) && ProcessTree.commandLine($0).contains("chromium-headless-shell")
-        }
+        return ProcessTree.browsers(under: worker)
     }
 
     static func eventually(_ seconds: Double = 20, _ condition: () -> Bool) -> Bool {
