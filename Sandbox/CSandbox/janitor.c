@@ -160,17 +160,26 @@ static void janitor_main(const struct wd_janitor_config *cfg, pid_t caller) {
     close_all_but(keep, n_keep);
 
     // The caller may have died before its pidfd was taken: then the parent changed.
-    if (caller_fd >= 0 && getppid() == caller) {
-        struct pollfd fds[2] = { { .fd = caller_fd, .events = POLLIN }, { .fd = cfg->wake_fd, .events = POLLIN } };
-        while (poll(fds, 2, -1) < 0 && errno == EINTR) {}
-    }
-
-    // The caller's jails were killed with it, but their tasks take a moment to leave.
+    // Until then, each wake (a byte on the pipe) asks for a cleanup now; a
+    // cleanup that leaves nothing ends the janitor. Once the caller has ended
+    // (its pidfd fires, or the pipe reads end of file) the last one runs.
     struct timespec step = { .tv_sec = 0, .tv_nsec = 10 * 1000 * 1000 };
-    for (int waited = 0; sweep(cfg) > 0 && waited < cfg->timeout_ms; waited += 10) {
-        nanosleep(&step, NULL);
+    for (;;) {
+        int caller_alive = caller_fd >= 0 && getppid() == caller;
+        if (caller_alive) {
+            struct pollfd fds[2] = { { .fd = caller_fd, .events = POLLIN }, { .fd = cfg->wake_fd, .events = POLLIN } };
+            while (poll(fds, 2, -1) < 0 && errno == EINTR) {}
+            char drain[64];
+            caller_alive = !(fds[0].revents & POLLIN) && read(cfg->wake_fd, drain, sizeof drain) > 0;
+        }
+        // The caller's jails were killed with it, but their tasks take a moment to leave.
+        int left = sweep(cfg);
+        for (int waited = 0; left > 0 && waited < cfg->timeout_ms; waited += 10) {
+            nanosleep(&step, NULL);
+            left = sweep(cfg);
+        }
+        if (left == 0 || !caller_alive) _exit(0);
     }
-    _exit(0);
 }
 
 pid_t wd_janitor_spawn(const struct wd_janitor_config *cfg, int *pidfd) {

@@ -19,6 +19,7 @@ public final class CgroupJanitor: Sendable {
     private let pidfd: Int32
     private let wakeFd: Int32
     private let ended = Mutex(false)
+    private let timeoutMs: Int32
 
     /// - Parameters:
     ///   - parents: directories whose children named `prefix…` are removed.
@@ -49,17 +50,19 @@ public final class CgroupJanitor: Sendable {
         }
         self.pid = pid
         self.pidfd = pidfd
+        self.timeoutMs = config.timeout_ms
         wakeFd = pipe[1]
     }
 
-    /// Asks the janitor to clean up now and waits (up to `waitMs`) for it to end.
-    /// Returns whether it ended.
+    /// Asks the janitor to clean up now and waits (by default a little longer
+    /// than its timeout) for it to end. Returns whether it ended: false when a
+    /// directory stayed busy, which it then removes once this process has ended.
     @discardableResult
-    public func finish(waitMs: Int32 = 10_000) -> Bool {
+    public func finish(waitMs: Int32? = nil) -> Bool {
         ended.withLock { ended in
             guard !ended else { return true }
             _ = write(wakeFd, "x", 1)
-            ended = wd_pidfd_wait(pidfd, waitMs) == 1
+            ended = wd_pidfd_wait(pidfd, waitMs ?? timeoutMs + 1000) == 1
             // Reaped only once it has ended: its pid cannot have been reused before.
             if ended { _ = wd_reap(pid) }
             return ended

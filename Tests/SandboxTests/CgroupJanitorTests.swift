@@ -40,4 +40,35 @@ import Glibc
         #expect(fm.fileExists(atPath: parent + "/other"))
         #expect(kill(janitor.pid, 0) != 0, "the janitor still runs after finishing")
     }
+
+    @Test(.enabled(if: geteuid() == 0 && Fixtures.jail.cgroups != nil, "needs writable cgroups"))
+    func aCgroupStillBusyIsRemovedByTheNextWakeNotForgotten() throws {
+        let host = try #require(Fixtures.jail.cgroups?.host)
+        let hierarchy = try #require(host.version == .v2 ? host.root : host.controllerDirectories["pids"] ?? host.controllerDirectories.values.first)
+        let parent = "\(hierarchy)/warden-test/janitor-busy-\(getpid())"
+        let busy = parent + "/mine-busy"
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: busy, withIntermediateDirectories: true)
+        let sleeper = Process()
+        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        sleeper.arguments = ["60"]
+        try sleeper.run()
+        defer {
+            if sleeper.isRunning { kill(sleeper.processIdentifier, SIGKILL); sleeper.waitUntilExit() }
+            rmdir(busy)
+            rmdir(parent)
+        }
+        try "\(sleeper.processIdentifier)".write(toFile: busy + "/cgroup.procs", atomically: false, encoding: .utf8)
+
+        let janitor = try CgroupJanitor(parents: [parent], prefix: "mine-", timeoutMs: 200)
+        // A task still inside: the directory stays, and so does the janitor.
+        #expect(!janitor.finish())
+        #expect(fm.fileExists(atPath: busy))
+        #expect(kill(janitor.pid, 0) == 0, "the janitor gave up on a busy cgroup")
+        // Once the task has left, the next wake removes it and the janitor ends.
+        kill(sleeper.processIdentifier, SIGKILL)
+        sleeper.waitUntilExit()
+        #expect(janitor.finish())
+        #expect(!fm.fileExists(atPath: busy))
+    }
 }

@@ -193,7 +193,10 @@ final class ServeProcess: @unchecked Sendable {
     }
 
     private static func reap(_ process: Process) {
-        let deadline = Date().addingTimeInterval(15)
+        // Longer than the daemon's own bounds on a stop (the workers' grace, a
+        // hard kill of those left, the cgroup janitor), so that a slow stop on a
+        // loaded machine shows as what it is, not as a kill from here.
+        let deadline = Date().addingTimeInterval(45)
         while process.isRunning && Date() < deadline { usleep(50_000) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()

@@ -39,9 +39,11 @@ struct QuotaTests {
                 }
                 return try await group.reduce(into: [LocalHTTPClient.Response]()) { $0.append($1) }
             }
-            #expect(responses.filter { $0.status == 200 }.count == 10)
+            let summary = Self.summary(of: responses)
+            let ran = responses.filter { $0.status == 200 }
+            #expect(ran.count == 10, "\(summary)")
             let refused = responses.filter { $0.status == 429 }
-            #expect(refused.count == 90, "\(Dictionary(grouping: responses, by: \.status).mapValues(\.count))")
+            #expect(refused.count == 90, "\(summary)")
             let first = try #require(refused.first)
             #expect(first.errorCode == "quota_exceeded")
             let error = try #require(first.json?["error"] as? [String: Any])
@@ -58,6 +60,14 @@ struct QuotaTests {
             let ledger = try await daemon.admin.usage(tenant: tenant.id, by: .tool)
             #expect(ledger.rows.first { $0.group == "exec" }?.calls == 10)
         }
+    }
+
+    /// How many answers had each status, and the bodies of those neither 200 nor 429.
+    static func summary(of responses: [LocalHTTPClient.Response]) -> String {
+        let counts = Dictionary(grouping: responses, by: \.status).mapValues(\.count)
+        let unexpected = responses.filter { ![200, 429].contains($0.status) }
+            .map { "\($0.status): \(String(decoding: $0.body, as: UTF8.self))" }
+        return "statuses \(counts.sorted { $0.key < $1.key }); unexpected answers: \(unexpected)"
     }
 
     @Test func aRetriedRequestIsAnsweredAgainAndCountedOnce() async throws {

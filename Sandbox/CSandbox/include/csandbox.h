@@ -135,7 +135,9 @@ int wd_reap(pid_t pid);
 
 // The cgroup janitor: a process of its own that outlives the caller and, once
 // the caller has died (even by SIGKILL) or writes to `wake_fd`, removes the
-// cgroup directories below `parents` whose names start with `prefix`.
+// cgroup directories below `parents` whose names start with `prefix`. Woken
+// while the caller lives, it ends once they are gone; if some are still busy
+// after `timeout_ms`, it waits for the caller's end and tries once more.
 #define WD_JANITOR_MAX_KEEP 8
 
 struct wd_janitor_config {

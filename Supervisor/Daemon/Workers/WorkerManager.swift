@@ -56,6 +56,8 @@ public actor WorkerManager {
     nonisolated let layout: StateLayout
     private let logger: Logger
     private var reaper: Task<Void, Never>?
+    /// Set once the daemon stops: no worker starts any more.
+    private var shuttingDown = false
     /// Removes the tenant cgroups when this daemon ends, even by kill -9.
     private let janitor: CgroupJanitor?
     /// A worker starts only while this node holds the tenant's lease.
@@ -146,6 +148,9 @@ public actor WorkerManager {
         if let process = slots[tenant.id]?.process { return process }
         if let starting = slots[tenant.id]?.starting { return try await starting.value }
 
+        guard !shuttingDown else {
+            throw APIError.unavailable(code: "shutting_down", "the server is stopping; retry on another node or after its restart")
+        }
         var planned = self.settings
         let caps = await capsProvider?(tenant)
         if let caps {
@@ -340,15 +345,34 @@ public actor WorkerManager {
         }
     }
 
-    /// Stops every worker and waits (up to the grace) for them to end.
+    /// Stops every worker and waits (up to the grace) for them to end; kills
+    /// those that outlive it, then has the janitor remove their cgroups, so
+    /// that a daemon that exits leaves nothing behind.
     func shutdownAll(graceMs: Int) async {
         reaper?.cancel()
+        shuttingDown = true
+        let clock = ContinuousClock(), began = clock.now
+        // A worker still starting is stopped once it has started.
+        for slot in slots.values { _ = try? await slot.starting?.value }
+        let count = running
         for slot in slots.values { slot.process?.stop(graceMs: graceMs) }
-        let deadline = Date().addingTimeInterval(Double(graceMs) / 1000 + 2)
-        while running > 0 && Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+        await waitUntilNoneRuns(within: .milliseconds(graceMs + 2000))
+        if running > 0 {
+            logger.warning("workers outlived the shutdown grace: killing them", metadata: ["count": "\(running)"])
+            for slot in slots.values { slot.process?.kill() }
+            await waitUntilNoneRuns(within: .seconds(10))
+        }
         // Whatever the stopped workers left goes now, not only when the process ends.
         let janitor = self.janitor
-        _ = try? await BlockingWork.run("cgroup-janitor") { janitor?.finish() }
+        let janitorDone = (try? await BlockingWork.run("cgroup-janitor") { janitor?.finish() ?? true }) ?? false
+        logger.info("workers stopped", metadata: [
+            "workers": "\(count)", "left_running": "\(running)", "cgroups_removed": "\(janitorDone)",
+            "ms": "\(Int((clock.now - began) / .milliseconds(1)))"])
+    }
+
+    private func waitUntilNoneRuns(within limit: Duration) async {
+        let deadline = ContinuousClock.now + limit
+        while running > 0 && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
     }
 }
 
