@@ -33,7 +33,7 @@ struct BrowserAPITests {
             #expect(red.r == 255 && red.g == 0 && red.b == 0 && white.g == 255)
 
             let asJSON = try await daemon.browser(token, "screenshot", ["url": url], accept: "application/json")
-            #expect(asJSON.status == 200 && asJSON.header("Content-Type")?.hasPrefix("application/json") == true)
+            #expect(asJSON.status == 200 && asJSON.header("Content-Type")?.hasPrefix("application/json") == true, "\(asJSON.text)")
             let document = try #require(asJSON.json)
             #expect(document["content_type"] as? String == "image/png" && document["http_status"] as? Int == 200)
             let decoded = try #require(Data(base64Encoded: document["data"] as? String ?? ""))

@@ -119,4 +119,39 @@ struct LeaseGateTests {
             try await other.close()
         }
     }
+
+    /// A daemon stopped (SIGSTOP) past the moment it would fence its leases,
+    /// but not past their TTL, has a late heartbeat to make: nobody could take
+    /// the leases meanwhile, so the renewal proves them still its own and the
+    /// worker keeps running instead of being fenced.
+    @Test func aNodePausedPastItsFenceButInsideTheTTLKeepsItsWorkers() async throws {
+        let warden = try #require(Live.builtBinary("warden"), "warden must be built beside the test bundle")
+        let directory = try TemporaryDirectory()
+        let state = directory.path + "/state"
+        // Fence 15 s after a renewal began, the lease expiring at 20 s: a pause of 16.5 s falls between.
+        let serve = try ServeProcess(binary: warden, stateDirectory: state, logPath: directory.path + "/serve.log",
+                                     arguments: ["--heartbeat-ms", "300", "--lease-ttl-ms", "20000"])
+        defer { serve.stop() }
+        let port = try #require(await serve.waitForPort(), "warden serve did not start:\n\(serve.log)")
+        let admin = AdminClient(stateDirectory: state, timeout: .seconds(60))
+        let tenant = try await admin.createTenant(name: "paused", plan: "pro")
+        let token = try await admin.issueKey(for: tenant.id).token
+        let endpoint = LocalHTTPClient.Endpoint.tcp(host: "127.0.0.1", port: port)
+        func echo() async throws -> LocalHTTPClient.Response {
+            try await LocalHTTPClient.send("POST", "/v1/exec", to: endpoint, headers: bearer(token),
+                                           body: Live.json(Self.echo), timeout: .seconds(60))
+        }
+        #expect(try await echo().status == 200)
+        let worker = try #require(try await admin.workers().first { $0.tenantID == tenant.id }?.pid)
+
+        kill(serve.pid, SIGSTOP)
+        try await Task.sleep(for: .milliseconds(16_500))
+        kill(serve.pid, SIGCONT)
+
+        let after = try await echo()
+        #expect(after.status == 200, "\(after.errorCode ?? "") \(after.errorMessage ?? "")\n\(serve.log)")
+        #expect(Live.isAlive(worker), "the worker was fenced:\n\(serve.log)")
+        #expect(try await admin.workers().first { $0.tenantID == tenant.id }?.pid == worker)
+        #expect(!serve.log.contains("could not renew the lease of a tenant in time"), "\(serve.log)")
+    }
 }

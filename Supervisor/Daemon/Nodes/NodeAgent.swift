@@ -66,10 +66,12 @@ final class NodeAgent: Service, Sendable {
     func run() async throws {
         let beats = Task { await self.heartbeats() }
         let fence = Task { await self.fencing() }
+        let choring = Task { await self.choresLoop() }
         try? await gracefulShutdown()
         beats.cancel()
         fence.cancel()
-        _ = await (beats.value, fence.value)
+        choring.cancel()
+        _ = await (beats.value, fence.value, choring.value)
         await leave()
     }
 
@@ -77,15 +79,19 @@ final class NodeAgent: Service, Sendable {
 
     private func heartbeats() async {
         let clock = ContinuousClock()
-        // Slower chores run about once per lease TTL.
-        let choresEvery = max(1, Int(settings.leaseTTL / settings.heartbeat))
-        var beat = 0
         while !Task.isCancelled {
             let started = clock.now
             await heartbeat()
-            if beat % choresEvery == 0 { await chores() }
-            beat += 1
             try? await Task.sleep(until: started + settings.heartbeat, clock: clock)
+        }
+    }
+
+    /// The slower chores run about once per lease TTL, in a task of their own:
+    /// a slow one never holds a heartbeat back.
+    private func choresLoop() async {
+        while !Task.isCancelled {
+            await chores()
+            try? await Task.sleep(for: settings.leaseTTL)
         }
     }
 
@@ -135,6 +141,7 @@ final class NodeAgent: Service, Sendable {
     private func fencing() async {
         let tick = min(Duration.milliseconds(100), settings.fenceMargin / 4)
         while !Task.isCancelled {
+            if await leases.anyExpired() { await lastChanceRenewal() }
             for tenantID in await leases.takeExpired() {
                 logger.error("could not renew the lease of a tenant in time: its worker is stopped before the lease expires",
                              metadata: ["tenant_id": "\(tenantID)"])
@@ -142,6 +149,22 @@ final class NodeAgent: Service, Sendable {
             }
             try? await Task.sleep(for: tick)
         }
+    }
+
+    /// A heartbeat that was late (a starved machine, a slow store) need not
+    /// cost the tenants their workers: one renewal now, given half the fence
+    /// margin. The store renews only leases still this node's and unexpired,
+    /// so a renewal that succeeds proves no other node took them, and one
+    /// that fails or is late leaves the fence to act while the margin lasts.
+    private func lastChanceRenewal() async {
+        let beat = Task { await self.heartbeat() }
+        let renewed = await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await beat.value }
+            group.addTask { try? await Task.sleep(for: self.settings.fenceMargin / 2); return false }
+            defer { group.cancelAll() }
+            return await group.next() ?? false
+        }
+        if renewed { logger.notice("a late heartbeat renewed the leases just before their fence") }
     }
 
     // MARK: Chores

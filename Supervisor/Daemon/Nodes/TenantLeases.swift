@@ -117,6 +117,12 @@ actor TenantLeases {
         return lost
     }
 
+    /// Whether some lease's safe time is over.
+    func anyExpired() -> Bool {
+        let now = clock.now
+        return held.values.contains { $0.validUntil <= now }
+    }
+
     /// Removes and returns the leases whose safe time is over: their workers must stop now.
     func takeExpired() -> [String] {
         let now = clock.now
