@@ -186,9 +186,10 @@ public final class SQLiteStore: Store {
     }
 
     // MARK: Rows
+    // The lookups every call makes (its key, its tenant) keep their prepared statements.
 
     static func fetchTenant(_ db: Database, id: String) throws -> Tenant? {
-        try Row.fetchOne(db, sql: "SELECT * FROM tenants WHERE id = ?", arguments: [id]).map(tenant(from:))
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM tenants WHERE id = ?"), arguments: [id]).map(tenant(from:))
     }
 
     private static func fetchLiveTenant(_ db: Database, named name: String) throws -> Tenant? {
@@ -197,7 +198,7 @@ public final class SQLiteStore: Store {
     }
 
     private static func fetchKeyRow(_ db: Database, id: String) throws -> Row? {
-        try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE id = ?", arguments: [id])
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM api_keys WHERE id = ?"), arguments: [id])
     }
 
     private static func tenant(from row: Row) throws -> Tenant {
