@@ -7,8 +7,8 @@ import Supervisor
 struct NodesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nodes",
-        abstract: "List the nodes sharing the store, and which node serves each tenant.",
-        subcommands: [List.self, Leases.self])
+        abstract: "List the nodes sharing the store, which node serves each tenant, and forget nodes that are gone.",
+        subcommands: [List.self, Leases.self, Forget.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -48,6 +48,23 @@ struct NodesCommand: AsyncParsableCommand {
                           AdminOutput.date(lease.acquiredAt))
             }
             Swift.print(table.render())
+        }
+    }
+
+    struct Forget: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a dead or departed node from the store (a live one is refused).",
+            discussion: "Nodes that stopped for good (a pod replaced under a new id, say) stay listed as dead or left until forgotten.")
+        @OptionGroup var options: AdminOptions
+        @Argument(help: "The node's id, as `warden nodes list` shows it.") var node: String
+
+        func run() async throws {
+            let forgotten = try await options.client.forgetNode(node)
+            if options.json {
+                try AdminOutput.printJSON(forgotten)
+                return
+            }
+            Swift.print("forgot node \(forgotten.id) (\(forgotten.state.rawValue), last heartbeat \(AdminOutput.age(milliseconds: forgotten.heartbeatAgeMs)) ago)")
         }
     }
 }

@@ -75,6 +75,11 @@ public struct AdminClient: Sendable {
         try await call("GET", "/v1/nodes")
     }
 
+    /// Removes a dead or departed node from the store.
+    public func forgetNode(_ id: String) async throws -> NodeRecord {
+        try await call("DELETE", "/v1/nodes/\(try Self.pathSegment(id))")
+    }
+
     public func leases() async throws -> [TenantLease] {
         let list: AdminAPI.LeaseList = try await call("GET", "/v1/leases")
         return list.leases

@@ -20,9 +20,14 @@ enum NodeSQL {
         String(decoding: try JSONEncoder().encode(values), as: UTF8.self)
     }
 
-    /// The heartbeat of a process whose node id was registered again by another.
+    /// A live node cannot be forgotten: it would register again at its next heartbeat's failure.
+    static func stillLive(_ node: NodeRecord) -> StoreError {
+        .conflict("node \(node.id) is live (its last heartbeat was \(node.heartbeatAgeMs) ms ago, its TTL is \(node.leaseTTLMs) ms): stop it first, or wait until it is dead")
+    }
+
+    /// The heartbeat of a process whose node id was registered again by another, or whose row was forgotten.
     static func replaced(_ nodeID: String) -> StoreError {
-        .conflict("node \(nodeID) was registered again by another process: its leases are no longer this one's")
+        .conflict("node \(nodeID) was registered again by another process, or forgotten by an operator: its leases are no longer this one's")
     }
 }
 

@@ -77,6 +77,25 @@ extension PostgresStore {
         }
     }
 
+    public func forgetNode(id: String) async throws -> NodeRecord {
+        try NodeRecord.validate(id: id)
+        return try await write { connection in
+            // The row is locked until the end: a heartbeat arriving meanwhile waits, then finds it gone.
+            guard let row = try connection.execute("""
+                SELECT n.*, c.now AS clock_now,
+                       (SELECT COUNT(*) FROM tenant_leases l WHERE l.node_id = n.id AND l.expires_at > c.now) AS leases
+                FROM nodes n CROSS JOIN (SELECT \(Self.clockSQL) AS now) c WHERE n.id = $1 FOR UPDATE OF n
+                """, [id]).rows.first else {
+                throw StoreError.notFound("no node '\(id)' in the store")
+            }
+            let node = try Self.node(from: row)
+            guard node.state != .live else { throw NodeSQL.stillLive(node) }
+            try connection.execute("DELETE FROM tenant_leases WHERE node_id = $1", [id])
+            try connection.execute("DELETE FROM nodes WHERE id = $1", [id])
+            return node
+        }
+    }
+
     public func acquireLease(tenantID: String, nodeID: String, ttlMs: Int64) async throws -> LeaseOutcome {
         try await read { connection in
             // A row inserted by another node after this statement's snapshot can

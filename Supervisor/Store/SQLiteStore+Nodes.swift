@@ -61,18 +61,37 @@ extension SQLiteStore {
     public func listNodes() async throws -> [NodeRecord] {
         let now = Self.milliseconds(Date())
         return try await pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT n.*, (SELECT COUNT(*) FROM tenant_leases l WHERE l.node_id = n.id AND l.expires_at > ?) AS leases
-                FROM nodes n ORDER BY n.id
-                """, arguments: [now]).map { row in
-                let heartbeat: Int64 = row["heartbeat_at"], ttl: Int64 = row["lease_ttl_ms"]
-                return NodeRecord(id: row["id"], advertise: row["advertise"], incarnation: row["incarnation"],
-                                  startedAt: Self.date(row["started_at"]), heartbeatAt: Self.date(heartbeat),
-                                  leaseTTLMs: ttl,
-                                  state: .of(left: row["state"] == "left", heartbeatAgeMs: now - heartbeat, leaseTTLMs: ttl),
-                                  workersRunning: row["workers_running"], callsInFlight: row["calls_in_flight"],
-                                  leases: row["leases"], heartbeatAgeMs: now - heartbeat)
+            try Self.fetchNodes(db, now: now, where: "1")
+        }
+    }
+
+    public func forgetNode(id: String) async throws -> NodeRecord {
+        try NodeRecord.validate(id: id)
+        let now = Self.milliseconds(Date())
+        return try await pool.write { db in
+            guard let node = try Self.fetchNodes(db, now: now, where: "n.id = ?", [id]).first else {
+                throw StoreError.notFound("no node '\(id)' in the store")
             }
+            guard node.state != .live else { throw NodeSQL.stillLive(node) }
+            try db.execute(sql: "DELETE FROM tenant_leases WHERE node_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM nodes WHERE id = ?", arguments: [id])
+            return node
+        }
+    }
+
+    private static func fetchNodes(_ db: Database, now: Int64, where condition: String,
+                                   _ arguments: [any DatabaseValueConvertible] = []) throws -> [NodeRecord] {
+        try Row.fetchAll(db, sql: """
+            SELECT n.*, (SELECT COUNT(*) FROM tenant_leases l WHERE l.node_id = n.id AND l.expires_at > ?) AS leases
+            FROM nodes n WHERE \(condition) ORDER BY n.id
+            """, arguments: StatementArguments([now] + arguments)).map { row in
+            let heartbeat: Int64 = row["heartbeat_at"], ttl: Int64 = row["lease_ttl_ms"]
+            return NodeRecord(id: row["id"], advertise: row["advertise"], incarnation: row["incarnation"],
+                              startedAt: Self.date(row["started_at"]), heartbeatAt: Self.date(heartbeat),
+                              leaseTTLMs: ttl,
+                              state: .of(left: row["state"] == "left", heartbeatAgeMs: now - heartbeat, leaseTTLMs: ttl),
+                              workersRunning: row["workers_running"], callsInFlight: row["calls_in_flight"],
+                              leases: row["leases"], heartbeatAgeMs: now - heartbeat)
         }
     }
 

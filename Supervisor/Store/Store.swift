@@ -134,6 +134,11 @@ public protocol Store: Sendable {
     /// Every node the store knows, by id, with its state and load.
     func listNodes() async throws -> [NodeRecord]
 
+    /// Removes a node that is dead or left (and any lease still under its
+    /// name); returns it as it was. `.notFound` for an unknown id, `.conflict`
+    /// for a live node: only its own graceful stop, or its death, ends it.
+    func forgetNode(id: String) async throws -> NodeRecord
+
     /// Takes the tenant's lease for `nodeID` for `ttlMs`, atomically: when no
     /// one holds it, it has expired, or the node holds it already (a renewal).
     /// Otherwise answers who holds it.

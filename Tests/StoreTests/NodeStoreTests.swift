@@ -147,6 +147,35 @@ struct NodeStoreTests {
     }
 
     @Test(arguments: Backend.all)
+    func onlyADeadOrDepartedNodeIsForgottenAndItsProcessIsShutOut(_ backend: Backend) async throws {
+        try await withStore(backend) { store in
+            let tenant = try await store.createTenant(name: "orphaned", plan: "free")
+            _ = try await register(store, "node-live")
+            _ = try await register(store, "node-left")
+            try await store.leaveNode(id: "node-left", incarnation: "inc_1")
+            _ = try await register(store, "node-dead", ttl: 200)
+            guard case .acquired = try await store.acquireLease(tenantID: tenant.id, nodeID: "node-dead", ttlMs: 200) else {
+                Issue.record("a free lease was not taken")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(500))
+
+            await #expect(throws: StoreError.self) { try await store.forgetNode(id: "node-live") }
+            await #expect(throws: StoreError.self) { try await store.forgetNode(id: "node-unknown") }
+            await #expect(throws: StoreError.self) { try await store.forgetNode(id: "not a node id") }
+            #expect(try await store.forgetNode(id: "node-left").state == .left)
+            let dead = try await store.forgetNode(id: "node-dead")
+            #expect(dead.state == .dead && dead.id == "node-dead")
+            #expect(try await store.listNodes().map(\.id) == ["node-live"])
+            #expect(try await store.listLeases().isEmpty, "a lease stayed under a forgotten node's name")
+            // The forgotten node's process, should it wake up, renews nothing and is told so.
+            await #expect(throws: StoreError.self) { _ = try await beat(store, "node-dead", renewing: [tenant.id]) }
+            // Its id is free for a new process.
+            #expect(try await register(store, "node-dead", incarnation: "inc_2") == .registered)
+        }
+    }
+
+    @Test(arguments: Backend.all)
     func nodesRacingForOneLeaseLeaveExactlyOneHolder(_ backend: Backend) async throws {
         try await withFixture(backend) { fixture in
             var stores: [any Store] = [fixture.store]

@@ -120,6 +120,29 @@ struct LeaseGateTests {
         }
     }
 
+    @Test func forgetRemovesADepartedNodeAndRefusesTheAnsweringOne() async throws {
+        try await withLiveDaemon(Self.fastBeats) { daemon in
+            let other = try Self.otherNode(daemon)
+            _ = try await other.registerNode(NodeRegistration(id: "node-gone", incarnation: "inc_gone", advertise: nil,
+                                                              leaseTTLMs: 60_000))
+            try await other.leaveNode(id: "node-gone", incarnation: "inc_gone")
+            let this = try await daemon.admin.nodes().node
+            #expect(Set(try await daemon.admin.nodes().nodes.map(\.id)) == [this, "node-gone"])
+
+            let forgotten = try await daemon.admin.forgetNode("node-gone")
+            #expect(forgotten.id == "node-gone" && forgotten.state == .left)
+            #expect(try await daemon.admin.nodes().nodes.map(\.id) == [this])
+            await #expect(throws: AdminClientError.self) { try await daemon.admin.forgetNode("node-gone") }
+            do {
+                _ = try await daemon.admin.forgetNode(this)
+                Issue.record("the answering node forgot itself")
+            } catch AdminClientError.refused(let status, _, let message) {
+                #expect(status == 409 && message.contains("stop it"), "\(message)")
+            }
+            try await other.close()
+        }
+    }
+
     /// A daemon stopped (SIGSTOP) past the moment it would fence its leases,
     /// but not past their TTL, has a late heartbeat to make: nobody could take
     /// the leases meanwhile, so the renewal proves them still its own and the

@@ -98,6 +98,11 @@ func withDaemon(maxBodyBytes: Int = 64 * 1024,
     configuration.port = 0
     configuration.maxBodyBytes = maxBodyBytes
     configuration.shutdownGraceSeconds = 5
+    // Daemons in this process share its few cooperative threads with dozens
+    // of others, and on a loaded machine their heartbeats can come seconds
+    // late: a long lease keeps that from fencing workers in tests that are
+    // not about leases. Those that are set their own timing.
+    configuration.nodeLeaseTTLMs = 60_000
     configure(&configuration)
     let logs = RecordedLogs()
     let daemon = try Daemon(configuration: configuration, logger: logs.logger, handleSignals: false, now: now)

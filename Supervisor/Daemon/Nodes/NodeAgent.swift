@@ -86,12 +86,13 @@ final class NodeAgent: Service, Sendable {
         }
     }
 
-    /// The slower chores run about once per lease TTL, in a task of their own:
-    /// a slow one never holds a heartbeat back.
+    /// The slower chores run about once per lease TTL (every fifth heartbeat
+    /// at most), in a task of their own: a slow one never holds a heartbeat back.
     private func choresLoop() async {
+        let period = min(settings.leaseTTL, settings.heartbeat * 5)
         while !Task.isCancelled {
             await chores()
-            try? await Task.sleep(for: settings.leaseTTL)
+            try? await Task.sleep(for: period)
         }
     }
 
@@ -108,7 +109,7 @@ final class NodeAgent: Service, Sendable {
                 tenantIDs: asked))
         } catch StoreError.conflict(let message) {
             guard let tenants = await leases.retire() else { return false }
-            logger.critical("another process registered under this node's id: every worker stops and no call runs here",
+            logger.critical("another process registered under this node's id, or an operator forgot this node: every worker stops and no call runs here",
                             metadata: ["error": "\(message)"])
             for tenantID in tenants { await workers.fence(tenantID) }
             return false

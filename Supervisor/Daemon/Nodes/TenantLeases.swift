@@ -51,7 +51,7 @@ actor TenantLeases {
     func route(_ tenantID: String) async throws -> Route {
         guard !replaced else {
             throw APIError.unavailable(code: "node_replaced",
-                                       "another process registered as node \(settings.id): this one serves no tenant; stop it")
+                                       "another process registered as node \(settings.id), or an operator forgot the node: this one serves no tenant; stop it")
         }
         while releasing.contains(tenantID) { try await Task.sleep(for: .milliseconds(5)) }
         let now = clock.now
