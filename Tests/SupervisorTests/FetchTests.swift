@@ -166,6 +166,39 @@ struct FetchTests {
     /// The fetch entrance on the host's 127.0.0.1 serves only connections from
     /// ports a fetch announced: any other local process is closed unread and
     /// reaches nothing.
+    /// A fetch the policy holds goes out only once approved, through the
+    /// proxy like any other, and its answer waits in the approval.
+    @Test func aHeldFetchGoesOutOnlyOnceApproved() async throws {
+        try await withLocalServer { server, daemon in
+            try await daemon.admin.holdForApproval(["fetch"])
+            let (tenant, token) = try await daemon.tenantWithKey("careful-fetcher")
+            let held = try await daemon.fetch(token, ["url": "http://127.0.0.1:\(server.port)/echo", "method": "POST",
+                                                      "body": "approved ping", "timeout_ms": 20_000])
+            #expect(held.status == 202, "\(String(decoding: held.body, as: UTF8.self))")
+            let id = try #require(held.json?["approval_id"] as? String)
+            #expect(server.requests.isEmpty, "nothing goes out before the decision")
+            #expect(try await daemon.used("fetch.calls.day", of: tenant.id) == 0)
+
+            _ = try await daemon.admin.approve(id, note: "looked fine")
+            let done = try await daemon.http("GET", "/v1/approvals/\(id)?wait=60", headers: bearer(token))
+            #expect(done.json?["status"] as? String == "completed", "\(String(decoding: done.body, as: UTF8.self))")
+            let result = try #require(done.json?["result"] as? [String: Any], "\(String(decoding: done.body, as: UTF8.self))")
+            #expect(result["status"] as? Int == 200 && result["body"] as? String == "approved ping", "\(result)")
+            #expect((result["request_id"] as? String)?.isEmpty == false)
+            #expect(server.requests.map(\.method) == ["POST"])
+            #expect(try await daemon.used("fetch.calls.day", of: tenant.id) == 1)
+            #expect(try await daemon.used("egress.bytes.month", of: tenant.id) > 0)
+
+            // A denied one never goes out.
+            let refused = try await daemon.fetch(token, ["url": "http://127.0.0.1:\(server.port)/text/never"])
+            let refusedID = try #require(refused.json?["approval_id"] as? String)
+            _ = try await daemon.admin.deny(refusedID, note: "no")
+            let denied = try await daemon.http("GET", "/v1/approvals/\(refusedID)?wait=10", headers: bearer(token))
+            #expect(denied.json?["status"] as? String == "denied")
+            #expect(server.requests.map(\.uri) == ["/echo"])
+        }
+    }
+
     @Test func theFetchEntranceServesOnlyAnnouncedConnections() async throws {
         try await withLocalServer { server, daemon in
             let (_, token) = try await daemon.tenantWithKey("entrance")

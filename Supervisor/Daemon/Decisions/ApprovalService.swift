@@ -155,17 +155,20 @@ final class ApprovalService: Sendable {
     }
 
     private func execute(_ approval: Approval) async throws -> (status: Int, body: Data) {
-        guard let call else {
+        let deferred = try DeferredCall.decode(approval.call)
+        if deferred.needsWorker && call == nil {
             throw APIError.unavailable(code: "workers_disabled", "this server runs no workers")
         }
         guard let tenant = try await store.tenant(id: approval.tenantID), tenant.status == .active else {
             throw APIError.forbidden(code: "tenant_suspended", "tenant \(approval.tenantID) is no longer active")
         }
-        let deferred = try DeferredCall.decode(approval.call)
         // An exec held with the network gets it when it runs, through the same proxy.
         var session: EgressSession?
         if deferred.usesNetwork {
             guard let proxy = egress.withLock({ $0 }) else {
+                if !deferred.needsWorker {
+                    throw APIError.unavailable(code: "egress_disabled", "this server runs without the egress proxy (egress.enabled), so it fetches nothing")
+                }
                 throw APIError.invalidField("network must be false: this server runs without the egress proxy (egress.enabled)")
             }
             session = proxy.session(tenant: tenant, via: Metric.family(ofTool: approval.tool), requestID: approval.requestID)
@@ -180,20 +183,29 @@ final class ApprovalService: Sendable {
         else {
             throw APIError.conflict("approval \(approval.id) already ran")
         }
+        let proxy = egress.withLock { $0 }
         return try await meter.finish(ticket) {
-            let result = try await self.run(deferred, tenant: tenant, requestID: approval.requestID, call: call,
-                                            egress: session)
+            let result = try await self.run(deferred, tenant: tenant, requestID: approval.requestID, call: self.call,
+                                            proxy: proxy, egress: session)
             return (result, Meter.Outcome(status: "ok", httpStatus: result.status, ran: true,
                                           figures: CallFigures(egressBytes: session?.bytes ?? 0), response: nil))
         }
     }
 
-    private func run(_ deferred: DeferredCall, tenant: Tenant, requestID: String, call: WorkerCall,
-                     egress: EgressSession?) async throws -> (status: Int, body: Data) {
+    private func run(_ deferred: DeferredCall, tenant: Tenant, requestID: String, call: WorkerCall?,
+                     proxy: EgressProxy?, egress: EgressSession?) async throws -> (status: Int, body: Data) {
         var streamed: [UInt8] = []
         var payload: [UInt8] = []
         for step in deferred.steps {
-            guard let tool = Tool(rawValue: step.tool) else {
+            if step.isFetch, let proxy, let egress {
+                // A fetch has one step; its answer carries the request id already.
+                let request = try JSONDecoder().decode(FetchRequest.self, from: JSONEncoder().encode(step.args))
+                let transfer = try request.checked(maxTimeoutMs: request.timeoutMs ?? FetchRequest.defaultTimeoutMs)
+                let (body, _) = try await FetchController.run(transfer, proxy: proxy, session: egress,
+                                                              requestID: requestID, client: nil)
+                return (deferred.successStatus, body)
+            }
+            guard let tool = Tool(rawValue: step.tool), let call else {
                 throw APIError.invalidRequest("the held call names an unknown tool '\(step.tool)'")
             }
             do {

@@ -8,11 +8,15 @@ struct DeferredCall: Codable, Sendable, Equatable {
         var tool: String
         var args: JSONValue
 
-        /// An exec step that asked for the network.
+        /// An exec step that asked for the network, or a fetch.
         var usesNetwork: Bool {
+            if isFetch { return true }
             guard case .object(let fields) = args else { return false }
             return fields["network"] == .bool(true)
         }
+
+        /// A fetch, which the supervisor runs itself; every other step is a worker call.
+        var isFetch: Bool { tool == FetchController.tool }
     }
 
     enum Output: String, Codable, Sendable {
@@ -48,7 +52,19 @@ struct DeferredCall: Codable, Sendable, Equatable {
         deadlineMs = Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
     }
 
+    /// A fetch, as `FetchController` checked it.
+    init(fetch request: FetchRequest, deadline: Duration) throws {
+        let args = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(request))
+        steps = [Step(tool: FetchController.tool, args: args)]
+        output = .json
+        successStatus = 200
+        deadlineMs = Int(deadline / .milliseconds(1))
+    }
+
     var usesNetwork: Bool { steps.contains { $0.usesNetwork } }
+
+    /// Whether a step needs the tenant's worker.
+    var needsWorker: Bool { steps.contains { !$0.isFetch } }
 
     func encoded() throws -> Data { try JSONEncoder().encode(self) }
 

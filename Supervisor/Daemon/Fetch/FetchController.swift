@@ -28,8 +28,7 @@ struct FetchController {
         let start = try await pipeline.start(tenant: tenant, tool: Self.tool, args: FetchRequest.policyArgs(transfer),
                                              limits: limits, requestID: requestID,
                                              idempotencyKey: request.headers[ExecController.idempotencyKey]) {
-            throw APIError.forbidden(code: "approval_unsupported",
-                                     "the policy holds this fetch for approval, but fetch calls are not held; change the policy or the plan's approval_tools")
+            try DeferredCall(fetch: body.held(as: transfer), deadline: .milliseconds(transfer.timeoutMs + 15_000))
         }
         let ticket: Meter.Ticket
         switch start {
@@ -39,22 +38,30 @@ struct FetchController {
         let session = proxy.session(tenant: tenant, via: Self.tool, requestID: requestID)
         let client = context.channel
         let data = try await pipeline.meter.finish(ticket) {
-            let entrance = try await proxy.fetchEntrance()
-            let started = ContinuousClock.now
-            let result = await Self.perform(transfer, session: session, entrance: entrance, client: client)
-            let egress = await session.close()
-            let wallMs = Int64((ContinuousClock.now - started) / .milliseconds(1))
-            // A connection the proxy refused or could not make is the answer, whatever curl made of it.
-            if let refusal = session.refusal { throw refusal }
-            let response = try Self.answer(result, requestID: requestID, timeoutMs: transfer.timeoutMs)
-            let encoded = try JSONCoding.encoder.encode(response)
-            return (encoded, Meter.Outcome(status: "ok", httpStatus: 200, ran: true,
-                                           figures: CallFigures(wallMs: wallMs, bytesOut: Int64(encoded.count), egressBytes: egress),
-                                           response: encoded))
+            try await Self.run(transfer, proxy: proxy, session: session, requestID: requestID, client: client)
         }
         var headers = CallPipeline.warningHeaders(ticket)
         headers[.contentType] = "application/json; charset=utf-8"
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// Runs the transfer through the proxy's fetch entrance and closes the
+    /// session: the answer's bytes and the ledger's view of the call. Also
+    /// how a fetch held for approval runs once approved (no client then).
+    static func run(_ transfer: CurlTransfer.Request, proxy: EgressProxy, session: EgressSession, requestID: String,
+                    client: (any Channel)?) async throws -> (Data, Meter.Outcome) {
+        let entrance = try await proxy.fetchEntrance()
+        let started = ContinuousClock.now
+        let result = await perform(transfer, session: session, entrance: entrance, client: client)
+        let egress = await session.close()
+        let wallMs = Int64((ContinuousClock.now - started) / .milliseconds(1))
+        // A connection the proxy refused or could not make is the answer, whatever curl made of it.
+        if let refusal = session.refusal { throw refusal }
+        let response = try answer(result, requestID: requestID, timeoutMs: transfer.timeoutMs)
+        let encoded = try JSONCoding.encoder.encode(response)
+        return (encoded, Meter.Outcome(status: "ok", httpStatus: 200, ran: true,
+                                       figures: CallFigures(wallMs: wallMs, bytesOut: Int64(encoded.count), egressBytes: egress),
+                                       response: encoded))
     }
 
     /// Runs the transfer on a thread of its own; a client that goes away cancels it.

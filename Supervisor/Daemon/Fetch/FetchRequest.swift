@@ -3,7 +3,7 @@ import Policy
 
 /// The body of `POST /v1/fetch`, checked: 400 for what is not understood,
 /// 422 for a limit out of range (naming the field).
-struct FetchRequest: Decodable, Sendable {
+struct FetchRequest: Codable, Sendable {
     var url: String
     var method: String?
     var headers: [String: String]?
@@ -80,6 +80,16 @@ struct FetchRequest: Decodable, Sendable {
             throw APIError.invalidField("\(field) must be between \(range.lowerBound) and \(range.upperBound) \(unit), got \(value)")
         }
         return value
+    }
+
+    /// The request as it will run when it was held for approval: the limits
+    /// it was checked with are written in, so the run needs no defaults.
+    func held(as transfer: CurlTransfer.Request) -> FetchRequest {
+        var copy = self
+        copy.maxBytes = transfer.maxBytes
+        copy.maxRedirects = transfer.maxRedirects
+        copy.timeoutMs = transfer.timeoutMs
+        return copy
     }
 
     /// What the policy sees of a fetch (the URL's host rules apply to `url`).
