@@ -1,21 +1,33 @@
 import Foundation
 import NIOCore
+import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Names to addresses with the system resolver (getaddrinfo), on threads of
-/// their own: a slow DNS server must not hold an event loop or Swift's pool.
+/// Names to addresses with the system resolver (getaddrinfo), on a pool of
+/// threads of its own: a slow DNS server must not hold an event loop or
+/// Swift's pool, and however many connections tenants open at once, lookups
+/// wait for one of a fixed number of threads instead of each taking one.
 /// The proxy connects to exactly the address it judged, never to the name.
 enum HostResolver {
     struct Failure: Error, Equatable {
         var message: String
     }
 
+    /// How many lookups run at once; the others queue.
+    static let threads = 8
+
+    private static let pool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: threads)
+        pool.start()
+        return pool
+    }()
+
     /// The addresses of `host` in the resolver's order; an IP literal is itself.
     static func resolve(_ host: String, port: Int) async throws -> [SocketAddress] {
         if let literal = try? SocketAddress(ipAddress: host, port: port) { return [literal] }
-        return try await BlockingWork.run("egress-resolve") { try lookup(host, port: port) }
+        return try await pool.runIfActive { try lookup(host, port: port) }
     }
 
     private static func lookup(_ host: String, port: Int) throws -> [SocketAddress] {
