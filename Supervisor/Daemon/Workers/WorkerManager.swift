@@ -168,8 +168,9 @@ public actor WorkerManager {
                                                        directory: layout.workspace(tenant.id),
                                                        owner: tenant.hostIDBase + TenantService.payloadIDOffset) : nil
         let directory = layout.workspace(tenant.id), storageLimit = caps?.storageBytes, layout = self.layout
+        let leases = self.leases
         let task = Task<WorkerProcess, any Error> {
-            try await BlockingWork.run("worker-start") {
+            let process = try await BlockingWork.run("worker-start") {
                 // Created on another node: this one runs the tenant for the first time.
                 if !FileManager.default.fileExists(atPath: layout.tenantDirectory(tenant.id)) {
                     try TenantService.makeWorkspace(for: tenant, layout: layout, rootMode: settings.rootMode)
@@ -181,20 +182,25 @@ public actor WorkerManager {
                     Task { await self?.exited(tenant.id, result: result) }
                 }
             }
-        }
-        slots[tenant.id]?.starting = task
-        do {
-            let process = try await task.value
-            slots[tenant.id]?.starting = nil
             // The lease may have run out while the worker started: it must not run on.
             if let leases, !(await leases.isHeld(tenant.id)) {
                 process.kill(reason: .leaseLost)
                 throw Self.leaseLost(tenant.id)
             }
+            return process
+        }
+        slots[tenant.id]?.starting = task
+        do {
+            let process = try await task.value
+            // The slot shows the worker before it stops showing the start, with
+            // no suspension between: a call arriving in between would find
+            // neither and start a second worker on the same workspace.
             slots[tenant.id]?.process = process
+            slots[tenant.id]?.starting = nil
             logger.info("worker started", metadata: ["tenant_id": "\(tenant.id)", "pid": "\(process.cancellation.initPID ?? -1)"])
             return process
         } catch let error as APIError where error.code == "lease_lost" {
+            slots[tenant.id]?.starting = nil
             throw error
         } catch {
             slots[tenant.id]?.starting = nil
