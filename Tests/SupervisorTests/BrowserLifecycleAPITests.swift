@@ -35,17 +35,17 @@ struct BrowserLifecycleAPITests {
                 try await daemon.browser(token, "evaluate", ["html": "<p>one</p>",
                                                              "expression": "new Promise((r) => setTimeout(() => r(1), 3000))"])
             }
-            var seen: [Int32] = []
+            var seen: [ProcessTree.Identity] = []
             #expect(try await Live.eventually(within: 60) {
-                seen = try await daemon.browserProcesses(tenant.id)
+                seen = try await daemon.browserProcesses(tenant.id).compactMap(ProcessTree.identity(of:))
                 return !seen.isEmpty
             })
             let first = try await running.value
             #expect(first.status == 200 && first.header("Warden-Browser-Start-Ms") != nil, "\(first.text)")
             #expect(try await Live.eventually(within: 30) { try await daemon.browserProcesses(tenant.id).isEmpty },
                     "the browser outlived its idle time")
-            // A pid seen then may belong to another program by now (the suite starts many).
-            #expect(seen.allSatisfy { !Live.isAlive($0) || !ProcessTree.commandLine($0).contains("chromium-headless-shell") })
+            #expect(await Live.eventually(within: 20) { seen.allSatisfy { !ProcessTree.isAlive($0) } },
+                    "still alive: \(seen.filter(ProcessTree.isAlive).map(\.pid))")
             #expect(try await daemon.workerPID(tenant.id) != nil, "the worker stays; only the browser stopped")
             let again = try await daemon.browser(token, "screenshot", ["html": "<p>two</p>"])
             #expect(again.status == 200 && again.header("Warden-Browser-Start-Ms") != nil)

@@ -59,6 +59,29 @@ public enum ProcessTree {
         return !stat[stat.index(after: close)...].hasPrefix(" Z")
     }
 
+    /// One process, not just its pid: pids are reused (32,768 of them on a
+    /// default host, and a test run starts thousands of processes), so a
+    /// process is known by its pid and the moment it started.
+    public struct Identity: Hashable, Sendable {
+        public let pid: Int32
+        /// Field 22 of /proc/PID/stat: clock ticks after boot.
+        public let startTicks: UInt64
+    }
+
+    /// The process now running as `pid`, nil when there is none.
+    public static func identity(of pid: Int32) -> Identity? {
+        guard let stat = read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // starttime is field 22 of stat, 20 after the name.
+        guard fields.count > 19, let start = UInt64(fields[19]) else { return nil }
+        return Identity(pid: pid, startTicks: start)
+    }
+
+    /// Whether that very process is still alive (not a zombie, its pid not taken by another).
+    public static func isAlive(_ process: Identity) -> Bool {
+        isAlive(process.pid) && identity(of: process.pid) == process
+    }
+
     /// CPU time (user and system) the process used during the next `milliseconds`.
     public static func cpuMilliseconds(_ pid: Int32, over milliseconds: Int) -> Int {
         func ticks() -> Int {

@@ -15,15 +15,16 @@ import WorkerProtocol
         // A call in progress keeps the browser, however long it takes.
         try harness.call(1, .browserEvaluate, BrowserArgs(html: "<p>one</p>",
                                                           expression: "new Promise((r) => setTimeout(() => r(1), 3000))"))
-        var seen: [Int32] = []
+        var seen: [ProcessTree.Identity] = []
         #expect(Tools.eventually(60) {
-            seen = Tools.browserProcesses(harness)
+            seen = Tools.browserProcesses(harness).compactMap(ProcessTree.identity(of:))
             return !seen.isEmpty
         })
         let first = try harness.result(BrowserResult.self, harness.waitEnd(callID: 1))
         #expect(first.browserStartMs != nil)
         #expect(Tools.eventually { Tools.browserProcesses(harness).isEmpty }, "the browser's processes outlived its idle time")
-        #expect(seen.allSatisfy { !ProcessTree.isAlive($0) })
+        #expect(Tools.eventually { seen.allSatisfy { !ProcessTree.isAlive($0) } },
+                "still alive: \(seen.filter(ProcessTree.isAlive).map { "\($0.pid) \(ProcessTree.commandLine($0.pid).prefix(120))" })")
         let second = try Tools.call(harness, 2, .browserContent, BrowserArgs(html: "<p>two</p>"))
         #expect(second.result.browserStartMs != nil, "the next call starts a new browser")
         #expect(try Tools.json(second.body)["text"] as? String == "two")
