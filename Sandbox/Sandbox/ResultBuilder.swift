@@ -18,8 +18,13 @@ struct ResultBuilder {
                            stdoutBytes: watch.stdoutBytes, stderrBytes: watch.stderrBytes,
                            stdoutTruncated: watch.stdoutTruncated, stderrTruncated: watch.stderrTruncated)
         if let usage, cgroupCPU {
-            r.cpuUserMs = Double(usage.userNs) / 1_000_000
-            r.cpuSystemMs = Double(usage.systemNs) / 1_000_000
+            // v1's user/system split comes in scheduler ticks (10 ms) and lags
+            // the precise total the CPU limit is enforced on: the total is
+            // reported, split in the ticks' proportion.
+            let split = usage.userNs + usage.systemNs
+            let scale = usage.totalNs > 0 && split > 0 ? Double(usage.totalNs) / Double(split) : 1
+            r.cpuUserMs = split > 0 ? Double(usage.userNs) * scale / 1_000_000 : Double(usage.totalNs) / 1_000_000
+            r.cpuSystemMs = Double(usage.systemNs) * scale / 1_000_000
         } else if let report {
             r.cpuUserMs = Double(report.user_us) / 1000
             r.cpuSystemMs = Double(report.system_us) / 1000
