@@ -40,6 +40,18 @@ public final class FrameSocket: Sendable {
         }
     }
 
+    /// Writes `bytes` as frames of `type`, each as large as a frame may be
+    /// (a call's output, a file, a browser's body). Throws when the peer is gone.
+    public func write<Bytes: RandomAccessCollection>(_ type: FrameType, callID: UInt32, chunking bytes: Bytes)
+        throws(FrameError) where Bytes.Element == UInt8, Bytes.Index == Int {
+        var offset = bytes.startIndex
+        while offset < bytes.endIndex {
+            let end = min(bytes.endIndex, offset + Frame.maxPayload)
+            try write(Frame(type, callID: callID, payload: Array(bytes[offset..<end])))
+            offset = end
+        }
+    }
+
     /// Writes one frame whole. Throws when the frame is too large or the peer is gone.
     public func write(_ frame: Frame) throws(FrameError) {
         let bytes = try frame.encoded()

@@ -49,18 +49,11 @@ final class ExecTool: Sendable {
         let socket = self.socket
         // Streamed, each chunk goes out as it comes; otherwise the outcome keeps it.
         let forward: ((OutputStream, UnsafeRawBufferPointer) -> Void)? = !plan.stream ? nil : { stream, bytes in
-            let type: FrameType = stream == .stdout ? .stdout : .stderr
-            var offset = 0
-            while offset < bytes.count {
-                let end = min(bytes.count, offset + Frame.maxPayload)
-                do {
-                    try socket.write(Frame(type, callID: callID, payload: Array(bytes[offset..<end])))
-                } catch {
-                    // Nobody is reading: end the run rather than fill a dead socket.
-                    cancellation.cancel()
-                    return
-                }
-                offset = end
+            do {
+                try socket.write(stream == .stdout ? .stdout : .stderr, callID: callID, chunking: bytes)
+            } catch {
+                // Nobody is reading: end the run rather than fill a dead socket.
+                cancellation.cancel()
             }
         }
         let outcome = jail.run(config, stdin: input, keepOutput: !plan.stream, cancellation: cancellation,

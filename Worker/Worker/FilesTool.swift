@@ -49,13 +49,8 @@ final class FilesTool: Sendable {
             return try ToolRunner.resultFrame(FilesReadResult(path: path.relative, size: bytes.count,
                                                               content: Data(bytes).base64EncodedString()), callID: callID)
         }
-        var offset = 0
-        while offset < bytes.count {
-            let end = min(bytes.count, offset + Frame.maxPayload)
-            do { try socket.write(Frame(.stdout, callID: callID, payload: Array(bytes[offset..<end]))) } catch {
-                throw ErrorReply(.internal, "the supervisor stopped reading: \(error)")
-            }
-            offset = end
+        do { try socket.write(.stdout, callID: callID, chunking: bytes) } catch {
+            throw ErrorReply(.internal, "the supervisor stopped reading: \(error)")
         }
         return try ToolRunner.resultFrame(FilesReadResult(path: path.relative, size: bytes.count, content: nil), callID: callID)
     }

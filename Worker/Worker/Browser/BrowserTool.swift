@@ -61,13 +61,8 @@ final class BrowserTool: Sendable {
     }
 
     private func send(_ bytes: [UInt8], callID: UInt32) throws(ErrorReply) {
-        var offset = 0
-        while offset < bytes.count {
-            let end = min(bytes.count, offset + Frame.maxPayload)
-            do { try socket.write(Frame(.stdout, callID: callID, payload: Array(bytes[offset..<end]))) } catch {
-                throw ErrorReply(.internal, "the supervisor stopped reading: \(error)")
-            }
-            offset = end
+        do { try socket.write(.stdout, callID: callID, chunking: bytes) } catch {
+            throw ErrorReply(.internal, "the supervisor stopped reading: \(error)")
         }
     }
 }
