@@ -88,8 +88,10 @@ actor TenantLeases {
         case .held(let lease):
             // A local entry left here has run out: the fence stops its worker.
             // Until the next heartbeat at most: a holder that dies is noticed within a beat.
+            // Counted from when the store was asked, not from when its answer was read:
+            // on a busy node that can be much later, and the answer is no younger for it.
             let remaining = Duration.milliseconds(max(0, lease.remainingMs))
-            remote[tenantID] = (lease, clock.now + min(remaining, settings.heartbeat))
+            remote[tenantID] = (lease, start + min(remaining, settings.heartbeat))
             return .elsewhere(lease)
         }
     }
