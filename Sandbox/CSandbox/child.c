@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -170,6 +171,12 @@ static void apply_mount(const struct wd_mount *m, int source_fd, int err_fd) {
     }
 }
 
+static void seal_root(const struct wd_config *cfg, int err_fd) {
+    if (cfg->root_readonly &&
+        mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+        die(err_fd, "remount / read-only", NULL);
+}
+
 static void build_root(const struct wd_config *cfg, int err_fd) {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die(err_fd, "make / private", NULL);
     if (cfg->n_mounts > WD_MAX_MOUNTS) { errno = E2BIG; die(err_fd, "too many mounts", NULL); }
@@ -200,9 +207,89 @@ static void build_root(const struct wd_config *cfg, int err_fd) {
     if (syscall(SYS_pivot_root, ".", ".") < 0) die(err_fd, "pivot_root", NULL);
     if (umount2(".", MNT_DETACH) < 0) die(err_fd, "detach old root", NULL);
     if (chdir("/") < 0) die(err_fd, "chdir /", NULL);
-    if (cfg->root_readonly &&
-        mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
-        die(err_fd, "remount / read-only", NULL);
+    // An armed root stays writable until the call's files are in.
+    if (!cfg->armed) seal_root(cfg, err_fd);
+}
+
+// ---------------------------------------------------------------- an armed jail's call
+
+// A NUL-terminated string at `offset` of the call, or NULL when it does not lie within.
+static const char *call_string(const char *base, uint64_t size, uint64_t offset) {
+    if (offset == 0 || offset >= size) return NULL;
+    for (uint64_t i = offset; i < size; i++) if (base[i] == 0) return base + offset;
+    return NULL;
+}
+
+// Turns an array of string offsets (ending with 0) into a char *[] in place.
+static char *const *call_strings(char *base, uint64_t size, uint64_t offset, int err_fd) {
+    if (offset == 0 || offset % sizeof(uint64_t) || offset >= size) { errno = EINVAL; die(err_fd, "the call's string list", NULL); }
+    uint64_t *items = (uint64_t *)(base + offset);
+    for (uint64_t i = 0;; i++) {
+        if (offset + (i + 1) * sizeof(uint64_t) > size) { errno = EINVAL; die(err_fd, "the call's string list", NULL); }
+        if (items[i] == 0) break;
+        const char *s = call_string(base, size, items[i]);
+        if (!s) { errno = EINVAL; die(err_fd, "a string of the call", NULL); }
+        items[i] = (uint64_t)(uintptr_t)s;
+    }
+    return (char *const *)items;
+}
+
+// Waits until the jail is fired (EOF: disarmed, init leaves), then reads the
+// call: `run` becomes `cfg` with the call's program, arguments, environment,
+// directory and rlimits, and the call's files are written into the root.
+static void take_call(const struct wd_config *cfg, struct wd_config *run, int err_fd) {
+    char go;
+    ssize_t n;
+    do { n = read(cfg->arm_fd, &go, 1); } while (n < 0 && errno == EINTR);
+    if (n != 1) _exit(0);
+    close(cfg->arm_fd);
+    struct stat st;
+    if (fstat(cfg->call_fd, &st) < 0) die(err_fd, "read the call", NULL);
+    uint64_t size = (uint64_t)st.st_size;
+    if (size < sizeof(struct wd_call)) { errno = EINVAL; die(err_fd, "the call is too short", NULL); }
+    // Private and writable: the offset lists become pointers in place.
+    char *base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, cfg->call_fd, 0);
+    if (base == MAP_FAILED) die(err_fd, "map the call", NULL);
+    close(cfg->call_fd);
+    const struct wd_call *call = (const struct wd_call *)base;
+    if (call->size != size) { errno = EINVAL; die(err_fd, "the call's size", NULL); }
+
+    *run = *cfg;
+    run->path = call_string(base, size, call->path);
+    run->cwd = call_string(base, size, call->cwd);
+    if (!run->path || !run->cwd) { errno = EINVAL; die(err_fd, "the call's program or directory", NULL); }
+    run->argv = call_strings(base, size, call->argv, err_fd);
+    run->envp = call_strings(base, size, call->envp, err_fd);
+    if (call->n_rlimits > 64 || call->rlimits % 8 ||
+        call->rlimits + call->n_rlimits * sizeof(struct wd_rlimit) > size) {
+        errno = EINVAL;
+        die(err_fd, "the call's rlimits", NULL);
+    }
+    run->rlimits = (const struct wd_rlimit *)(base + call->rlimits);
+    run->n_rlimits = call->n_rlimits;
+
+    if (call->n_files > WD_MAX_MOUNTS || call->files % 8 ||
+        call->files + call->n_files * sizeof(struct wd_call_file) > size) {
+        errno = EINVAL;
+        die(err_fd, "the call's files", NULL);
+    }
+    const struct wd_call_file *files = (const struct wd_call_file *)(base + call->files);
+    for (uint64_t i = 0; i < call->n_files; i++) {
+        const struct wd_call_file *f = &files[i];
+        struct wd_mount m;
+        memset(&m, 0, sizeof m);
+        m.kind = WD_MOUNT_FILE;
+        m.target = call_string(base, size, f->target);
+        if (!m.target || m.target[0] != '/' || f->data > size || f->len > size - f->data) {
+            errno = EINVAL;
+            die(err_fd, "a file of the call", NULL);
+        }
+        m.data = base + f->data;
+        m.data_len = f->len;
+        m.mode = f->mode;
+        apply_mount(&m, -1, err_fd);
+    }
+    seal_root(cfg, err_fd);
 }
 
 int wd_loopback_up(void) {
@@ -366,6 +453,22 @@ static void exec_payload(const struct wd_config *cfg, int err_fd, int notify_soc
 
 static void close_all_except(int a, int b) { close_from_except(0, a, b); }
 
+// Closes every descriptor but the `n` in `keep` (-1 entries are ignored).
+static void close_all_but(int *keep, size_t n) {
+    for (size_t i = 1; i < n; i++) {
+        for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+            int t = keep[j]; keep[j] = keep[j - 1]; keep[j - 1] = t;
+        }
+    }
+    unsigned int from = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (keep[i] < 0 || (unsigned int)keep[i] < from) continue;
+        if ((unsigned int)keep[i] > from) syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0);
+        from = (unsigned int)keep[i] + 1;
+    }
+    syscall(SYS_close_range, from, ~0U, 0);
+}
+
 static void reap_everything(void) {
     kill(-1, SIGKILL);
     for (;;) {
@@ -460,6 +563,13 @@ void wd_child_main(const struct wd_config *cfg, int sync_fd, int err_fd, int rep
     sigset_t all;
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
+    if (cfg->armed) {
+        // An armed init waits long: the caller's descriptors it was cloned with
+        // (other runs' pipes among them) must not stay open that long.
+        int keep[] = { sync_fd, err_fd, report_fd, cfg->arm_fd, cfg->call_fd,
+                       cfg->stdin_fd, cfg->stdout_fd, cfg->stderr_fd };
+        close_all_but(keep, sizeof keep / sizeof keep[0]);
+    }
 
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die(err_fd, "set parent-death signal", NULL);
     char go;
@@ -487,6 +597,11 @@ void wd_child_main(const struct wd_config *cfg, int sync_fd, int err_fd, int rep
         int rc = wd_loopback_up();
         if (rc < 0) { errno = -rc; die(err_fd, "bring loopback up", NULL); }
         if (cfg->listener_sock >= 0) send_loopback_listener(cfg, err_fd);
+    }
+    struct wd_config fired;
+    if (cfg->armed) {
+        take_call(cfg, &fired, err_fd);
+        cfg = &fired;
     }
 
     int socks[2] = { -1, -1 };

@@ -88,6 +88,7 @@ int wd_spawn(const struct wd_config *cfg, struct wd_spawned *out) {
     out->pid = -1;
     out->pidfd = -1;
     out->report_fd = -1;
+    out->error_fd = -1;
 
     int sync_pipe[2], err_pipe[2], report_pipe[2];
     if (pipe2(sync_pipe, O_CLOEXEC) < 0) { set_error(out, errno, "pipe"); return -1; }
@@ -172,6 +173,14 @@ int wd_spawn(const struct wd_config *cfg, struct wd_spawned *out) {
     }
     close(sync_pipe[1]);
 
+    if (cfg->armed) {
+        // Its root is built meanwhile; wd_fire reads how that went.
+        out->pid = (pid_t)pid;
+        out->pidfd = pidfd;
+        out->report_fd = report_pipe[0];
+        out->error_fd = err_pipe[0];
+        return 0;
+    }
     if (read_child_error(err_pipe[0], out) < 0) {
         close(err_pipe[0]);
         close(report_pipe[0]);
@@ -196,6 +205,22 @@ fail_pipes:
     close(err_pipe[0]); close(err_pipe[1]);
     close(report_pipe[0]); close(report_pipe[1]);
     return -1;
+}
+
+int wd_fire(int arm_fd, int error_fd, struct wd_spawned *out) {
+    out->error_errno = 0;
+    out->error[0] = 0;
+    char go = 'f';
+    ssize_t n;
+    do { n = send(arm_fd, &go, 1, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
+    int send_errno = errno;
+    // A jail that failed while arming has written why before it ended.
+    if (read_child_error(error_fd, out) < 0) return -1;
+    if (n != 1) {
+        set_error(out, send_errno, "fire the armed jail");
+        return -1;
+    }
+    return 0;
 }
 
 int wd_netns_create(void) {

@@ -46,11 +46,19 @@ public final class Jail: Sendable {
     /// `cancellation` ends the run from another thread (status `signaled`, "cancelled").
     /// `onStarted` runs once the jail is set up and the payload started (not when
     /// the setup failed): the loopback listener is waiting on its channel by then.
+    /// With `arming`, a run that fits takes the jail armed for it, if one is ready.
     public func run(_ config: JailConfig, stdin: JailInput = .null, keepOutput: Bool = true,
                     cancellation: JailCancellation? = nil,
                     onOutput: ((OutputStream, UnsafeRawBufferPointer) -> Void)? = nil,
-                    onStarted: (() -> Void)? = nil) -> JailOutcome {
+                    onStarted: (() -> Void)? = nil, arming: JailArming? = nil) -> JailOutcome {
         let start = Clock.now()
+        if let arming, JailArming.fits(config, stdin: stdin), let armed = arming.take(for: config) {
+            if let outcome = fire(armed, config, stdin: stdin, keepOutput: keepOutput, cancellation: cancellation,
+                                  onStarted: onStarted, onOutput: onOutput, start: start) {
+                arming.succeeded()
+                return outcome
+            }
+        }
         do {
             return try runChecked(config, stdin: stdin, keepOutput: keepOutput, cancellation: cancellation,
                                   onStarted: onStarted, onOutput: onOutput, start: start)
@@ -71,35 +79,103 @@ public final class Jail: Sendable {
         let identity = try IdentityPlan.make(for: config, isRoot: facts.isRoot)
 
         let slot = try cgroupSlot(for: config)
-        // Set when the init, still exiting, goes to the reaper, which gives the slot back later.
-        var handedOff = false
-        defer {
-            if let slot, !handedOff {
-                if config.cgroupName == nil { cgroups?.release(slot) } else { slot.close() }
-            }
-        }
+        var run = StartedRun(slot: slot, pooled: config.cgroupName == nil)
+        defer { run.finish(pool: cgroups) }
         try slot?.prepare(config.limits)
 
-        var fds = DescriptorSet()
-        defer { fds.closeAll() }
-        let (outRead, outWrite) = try fds.pipe()
-        let (errRead, errWrite) = try fds.pipe()
+        let (outRead, outWrite) = try run.fds.pipe()
+        let (errRead, errWrite) = try run.fds.pipe()
         var stdinFd: Int32
         var stdinWriter: Int32 = -1
         switch stdin {
-        case .null: stdinFd = try fds.open("/dev/null", O_RDONLY)
+        case .null: stdinFd = try run.fds.open("/dev/null", O_RDONLY)
         case .fileDescriptor(let fd): stdinFd = fd
         case .bytes(let data):
-            let (r, w) = try fds.pipe()
+            let (r, w) = try run.fds.pipe()
             stdinFd = r
             stdinWriter = w
-            if data.isEmpty { fds.close(w); stdinWriter = -1 }
+            if data.isEmpty { run.fds.close(w); stdinWriter = -1 }
         }
         var joinFd: Int32 = -1
-        if case .join(let path) = config.network { joinFd = try fds.open(path, O_RDONLY) }
+        if case .join(let path) = config.network { joinFd = try run.fds.open(path, O_RDONLY) }
 
         let arena = CArena()
-        var mounts = steps.map { step -> wd_mount in
+        var c = cConfig(config, steps: steps, identity: identity, slot: slot, arena: arena, rootFileBytes: nil)
+        c.path = UnsafePointer(arena.string(executable))
+        c.join_netns_fd = joinFd
+        c.stdin_fd = stdinFd
+        c.stdout_fd = outWrite
+        c.stderr_fd = errWrite
+
+        var spawned = wd_spawned()
+        // Cloned from this thread, which waits here until the jail has ended:
+        // the parent-death signal (sent when the cloning *thread* exits) cannot
+        // fire early, and no hop to another thread delays the start.
+        let rc = wd_spawn(&c, &spawned)
+        withExtendedLifetime(arena) {}
+        if rc != 0 {
+            return JailOutcome(result: .setupError(explain(Self.message(of: spawned), errno: spawned.error_errno, identity: identity),
+                                                   wallMs: Clock.elapsedMs(since: start)),
+                               stdout: [], stderr: [])
+        }
+        // The child holds its own copies now.
+        run.fds.close(outWrite)
+        run.fds.close(errWrite)
+        if case .fileDescriptor = stdin {} else { run.fds.close(stdinFd) }
+        run.fds.adopt(spawned.pidfd)
+        run.fds.adopt(spawned.report_fd)
+        var pendingInput: [UInt8] = []
+        if case .bytes(let data) = stdin { pendingInput = data }
+        return supervise(&run, config: config, pid: spawned.pid, pidfd: spawned.pidfd, report: spawned.report_fd,
+                         stdout: outRead, stderr: errRead, stdinWriter: stdinWriter, input: pendingInput,
+                         keepOutput: keepOutput, cancellation: cancellation, onStarted: onStarted, onOutput: onOutput,
+                         start: start)
+    }
+
+    /// Watches a started jail to its end and builds the outcome.
+    func supervise(_ run: inout StartedRun, config: JailConfig, pid: Int32, pidfd: Int32, report reportFd: Int32,
+                   stdout: Int32, stderr: Int32, stdinWriter: Int32, input: [UInt8], keepOutput: Bool,
+                   cancellation: JailCancellation?, onStarted: (() -> Void)?,
+                   onOutput: ((OutputStream, UnsafeRawBufferPointer) -> Void)?, start: UInt64) -> JailOutcome {
+        let setupMs = Clock.elapsedMs(since: start)
+        cancellation?.attach(pidfd, pid: pid)
+        defer { cancellation?.detach() }
+        onStarted?()
+
+        // The supervision closes the stdin writer (the payload's EOF) itself. The run
+        // has ended when init reports (or, killed, closes its end of the report pipe).
+        var watch = Supervision(pidfd: pidfd, ended: reportFd, stdout: stdout, stderr: stderr,
+                                stdinWriter: run.fds.take(stdinWriter),
+                                limits: config.limits, slot: run.slot, start: start, keepOutput: keepOutput)
+        watch.pendingInput = input
+        watch.run(onOutput: onOutput)
+
+        let report = readReport(reportFd)
+        let wallMs = Clock.elapsedMs(since: start)
+        let usage = run.slot?.usage()
+        // Init has reaped every process of the jail before it reported; its own
+        // exit need not hold the result. A named cgroup is the caller's to
+        // remove once this returns, so its init is waited for.
+        if run.slot == nil || run.pooled, wd_pidfd_wait(pidfd, 0) == 0, let reaper = JailReaper.shared {
+            cancellation?.detach()
+            run.handOff(pid: pid, pidfd: pidfd, to: reaper, pool: cgroups)
+        } else {
+            _ = wd_reap(pid)
+        }
+        var result = ResultBuilder(report: report, usage: usage, watch: watch, wallMs: wallMs,
+                                   cgroupCPU: run.slot?.accountsCPU ?? false).build()
+        result.setupMs = setupMs
+        if cancellation?.isCancelled == true, watch.killedFor == nil, result.status == .signaled {
+            result.message = "cancelled by the caller"
+        }
+        return JailOutcome(result: result, stdout: watch.stdoutData, stderr: watch.stderrData)
+    }
+
+    /// The C description of a jail, but for its program and descriptors.
+    /// `rootFileBytes` sizes an armed root for files not known yet.
+    func cConfig(_ config: JailConfig, steps: [MountStep], identity: IdentityPlan, slot: CgroupSlot?,
+                 arena: CArena, rootFileBytes: Int?) -> wd_config {
+        let mounts = steps.map { step -> wd_mount in
             var m = wd_mount()
             m.kind = step.kind
             m.source = arena.optionalString(step.source)
@@ -114,19 +190,18 @@ public final class Jail: Sendable {
             }
             return m
         }
-        var rlimits = rlimitList(config.limits, slot: slot)
+        let rlimits = rlimitList(config.limits, slot: slot)
         let procsFds = slot?.procsFds ?? []
         let environment = config.environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
 
         var c = wd_config()
-        c.path = UnsafePointer(arena.string(executable))
         c.argv = UnsafePointer(arena.stringArray([config.command] + config.arguments))
         c.envp = UnsafePointer(arena.stringArray(environment))
         c.cwd = UnsafePointer(arena.string(config.workingDirectory))
         c.hostname = UnsafePointer(arena.string(config.hostname))
         c.staging_dir = UnsafePointer(arena.string("/tmp"))
         // The root holds the generated /etc and the config's files; nothing else writes to it.
-        let rootBytes = (1 << 20) + config.files.reduce(0) { $0 + $1.contents.count }
+        let rootBytes = (1 << 20) + (rootFileBytes ?? config.files.reduce(0) { $0 + $1.contents.count })
         c.root_options = UnsafePointer(arena.string("size=\(rootBytes),mode=0755"))
         c.root_readonly = 1
         c.mounts = UnsafePointer(arena.array(mounts))
@@ -140,7 +215,7 @@ public final class Jail: Sendable {
             c.seccomp_notify = program.reportsKills ? 1 : 0
         }
         c.new_net = config.network == .isolated ? 1 : 0
-        c.join_netns_fd = joinFd
+        c.join_netns_fd = -1
         c.listener_sock = config.loopbackListener?.channel ?? -1
         c.listener_port = config.loopbackListener?.port ?? 0
         c.cgroup_v2_fd = slot?.directoryFd ?? -1
@@ -155,73 +230,19 @@ public final class Jail: Sendable {
         c.gid = config.gid
         c.cap_last = HostFacts.lastCapability
         c.keep_caps = config.keepCapabilities ? 1 : 0
-        c.stdin_fd = stdinFd
-        c.stdout_fd = outWrite
-        c.stderr_fd = errWrite
         c.extra_fds = UnsafePointer(arena.array(config.extraFileDescriptors))
         c.n_extra_fds = config.extraFileDescriptors.count
         c.new_session = 1
-        mounts.removeAll()
-        rlimits.removeAll()
-
-        var spawned = wd_spawned()
-        // Cloned from this thread, which waits here until the jail has ended:
-        // the parent-death signal (sent when the cloning *thread* exits) cannot
-        // fire early, and no hop to another thread delays the start.
-        let rc = wd_spawn(&c, &spawned)
-        withExtendedLifetime(arena) {}
-        if rc != 0 {
-            let message = withUnsafeBytes(of: spawned.error) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            return JailOutcome(result: .setupError(explain(message, errno: spawned.error_errno, identity: identity),
-                                                   wallMs: Clock.elapsedMs(since: start)),
-                               stdout: [], stderr: [])
-        }
-        let setupMs = Clock.elapsedMs(since: start)
-        // The child holds its own copies now.
-        fds.close(outWrite)
-        fds.close(errWrite)
-        if case .fileDescriptor = stdin {} else { fds.close(stdinFd) }
-        fds.adopt(spawned.pidfd)
-        fds.adopt(spawned.report_fd)
-        cancellation?.attach(spawned.pidfd, pid: spawned.pid)
-        defer { cancellation?.detach() }
-        onStarted?()
-
-        // The supervision closes the stdin writer (the payload's EOF) itself. The run
-        // has ended when init reports (or, killed, closes its end of the report pipe).
-        var watch = Supervision(pidfd: spawned.pidfd, ended: spawned.report_fd, stdout: outRead, stderr: errRead,
-                                stdinWriter: fds.take(stdinWriter),
-                                limits: config.limits, slot: slot, start: start, keepOutput: keepOutput)
-        if case .bytes(let data) = stdin { watch.pendingInput = data }
-        watch.run(onOutput: onOutput)
-
-        let report = readReport(spawned.report_fd)
-        let wallMs = Clock.elapsedMs(since: start)
-        let usage = slot?.usage()
-        // Init has reaped every process of the jail before it reported; its own
-        // exit need not hold the result. A named cgroup is the caller's to
-        // remove once this returns, so its init is waited for.
-        let pooled = slot == nil || config.cgroupName == nil
-        if pooled, wd_pidfd_wait(spawned.pidfd, 0) == 0, let reaper = JailReaper.shared {
-            cancellation?.detach()
-            handedOff = true
-            let pool = cgroups
-            reaper.reap(pid: spawned.pid, pidfd: fds.take(spawned.pidfd)) {
-                if let slot { pool?.release(slot) }
-            }
-        } else {
-            _ = wd_reap(spawned.pid)
-        }
-        var result = ResultBuilder(report: report, usage: usage, watch: watch, wallMs: wallMs,
-                                   cgroupCPU: slot?.accountsCPU ?? false).build()
-        result.setupMs = setupMs
-        if cancellation?.isCancelled == true, watch.killedFor == nil, result.status == .signaled {
-            result.message = "cancelled by the caller"
-        }
-        return JailOutcome(result: result, stdout: watch.stdoutData, stderr: watch.stderrData)
+        c.arm_fd = -1
+        c.call_fd = -1
+        return c
     }
 
-    private func cgroupSlot(for config: JailConfig) throws(SandboxError) -> CgroupSlot? {
+    static func message(of spawned: wd_spawned) -> String {
+        withUnsafeBytes(of: spawned.error) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
+    func cgroupSlot(for config: JailConfig) throws(SandboxError) -> CgroupSlot? {
         guard let pool = cgroups else { return nil }
         guard let name = config.cgroupName else { return try pool.acquire() }
         return try Self.namedSlot(name, host: pool.host)
@@ -237,7 +258,7 @@ public final class Jail: Sendable {
                               name: parts.last ?? name, createParents: true)
     }
 
-    private func rlimitList(_ limits: Limits, slot: CgroupSlot?) -> [wd_rlimit] {
+    func rlimitList(_ limits: Limits, slot: CgroupSlot?) -> [wd_rlimit] {
         var list = [
             wd_rlimit(resource: Int32(RLIMIT_CORE.rawValue), soft: 0, hard: 0),
             wd_rlimit(resource: Int32(RLIMIT_NOFILE.rawValue), soft: UInt64(limits.openFiles), hard: UInt64(limits.openFiles)),
@@ -260,7 +281,7 @@ public final class Jail: Sendable {
     }
 
     /// Finds the program on the host: the jail's system directories mirror the host's paths.
-    private func resolve(_ command: String, path: String) throws(SandboxError) -> String {
+    func resolve(_ command: String, path: String) throws(SandboxError) -> String {
         if command.contains("/") { return command }
         for dir in path.split(separator: ":") {
             let candidate = "\(dir)/\(command)"
@@ -269,7 +290,7 @@ public final class Jail: Sendable {
         throw SandboxError.invalidConfig("command \(command) was not found in the jail's PATH (\(path))")
     }
 
-    private func explain(_ message: String, errno err: Int32, identity: IdentityPlan) -> String {
+    func explain(_ message: String, errno err: Int32, identity: IdentityPlan) -> String {
         if message.hasPrefix("open bind source"), err == EACCES, let base = identity.hostBase {
             return "\(message) (the jail's ids map to host uids from \(base): make the source reachable by them)"
         }
@@ -295,6 +316,36 @@ public final class Jail: Sendable {
     }
 }
 
+/// What one run owns until it ends: its descriptors and its cgroup slot. A
+/// pooled slot goes back to the pool when the run ends or, when its init is
+/// still exiting, once the reaper has reaped it; a named one is only closed.
+struct StartedRun {
+    var fds = DescriptorSet()
+    let slot: CgroupSlot?
+    let pooled: Bool
+    private var handedOff = false
+
+    init(slot: CgroupSlot?, pooled: Bool) {
+        self.slot = slot
+        self.pooled = pooled
+    }
+
+    /// The init goes to the reaper, which gives the slot back once it has ended.
+    mutating func handOff(pid: Int32, pidfd: Int32, to reaper: JailReaper, pool: CgroupPool?) {
+        handedOff = true
+        let slot = self.slot
+        reaper.reap(pid: pid, pidfd: fds.take(pidfd)) {
+            if let slot { pool?.release(slot) }
+        }
+    }
+
+    mutating func finish(pool: CgroupPool?) {
+        fds.closeAll()
+        guard let slot, !handedOff else { return }
+        if pooled { pool?.release(slot) } else { slot.close() }
+    }
+}
+
 /// Descriptors opened for one run, closed together unless handed on.
 struct DescriptorSet {
     private var open: [Int32] = []
@@ -302,6 +353,16 @@ struct DescriptorSet {
     mutating func pipe() throws(SandboxError) -> (Int32, Int32) {
         var p: [Int32] = [0, 0]
         if wd_pipe_cloexec(&p) < 0 { throw SandboxError.system("pipe", errno: errno) }
+        open += p
+        return (p[0], p[1])
+    }
+
+    /// A connected pair of Unix stream sockets, close-on-exec.
+    mutating func socketPair() throws(SandboxError) -> (Int32, Int32) {
+        var p: [Int32] = [0, 0]
+        if socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &p) < 0 {
+            throw SandboxError.system("socketpair", errno: errno)
+        }
         open += p
         return (p[0], p[1])
     }

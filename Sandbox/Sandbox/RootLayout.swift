@@ -94,6 +94,11 @@ enum RootLayout {
         }
     }
 
+    /// The checks `steps` makes of the config's files, alone (for a jail armed without them).
+    static func checkFiles(of config: JailConfig) throws(SandboxError) {
+        for file in config.files { try validate(file, in: config) }
+    }
+
     /// A file must land on the root's own tmpfs, not in (or under) another mount.
     private static func validate(_ file: JailFile, in config: JailConfig) throws(SandboxError) {
         guard file.path.hasPrefix("/"), file.path != "/", !file.path.split(separator: "/").contains("..") else {

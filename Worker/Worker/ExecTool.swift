@@ -11,6 +11,8 @@ final class ExecTool: Sendable {
     private let socket: FrameSocket
     private let egress: EgressBridge?
     private let identity = ToolIdentity.choose(payloadID: ExecTool.payloadID, wanted: ExecTool.nestedIDs)
+    /// The next call's jail, made ready once this worker has run its first call.
+    private let arming: JailArming
 
     /// Where the tool jail sees the call's code (read-only) and the workspace (read-write).
     static let codeDirectory = "/code"
@@ -24,6 +26,7 @@ final class ExecTool: Sendable {
     init(jail: Jail, seccomp: SeccompProgram, workspace: Workspace, socket: FrameSocket, egress: EgressBridge?) {
         self.egress = egress
         self.jail = jail
+        arming = JailArming(jail: jail)
         self.seccomp = seccomp
         self.workspace = workspace
         self.socket = socket
@@ -57,7 +60,7 @@ final class ExecTool: Sendable {
             }
         }
         let outcome = jail.run(config, stdin: input, keepOutput: !plan.stream, cancellation: cancellation,
-                               onOutput: forward, onStarted: started)
+                               onOutput: forward, onStarted: started, arming: arming)
         if let failure = handOverFailure.withLock({ $0 }) { throw failure }
         if outcome.result.status == .setupError {
             throw ErrorReply(.internal, "the tool jail could not be set up: \(outcome.result.message ?? "no reason given")")

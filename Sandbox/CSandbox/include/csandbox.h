@@ -92,12 +92,44 @@ struct wd_config {
     const int *extra_fds;       // become fds 3, 4, ... of the payload
     size_t n_extra_fds;
     int new_session;            // setsid() so the payload cannot reach the caller's terminal
+
+    // An armed jail: init builds the root, then waits on arm_fd until wd_fire
+    // sends the call (a struct wd_call written into call_fd): its program,
+    // arguments, environment, working directory, files and rlimits replace
+    // those above. wd_spawn returns once init is released, not once it runs.
+    int armed;
+    int arm_fd;                 // init's end of a socket pair: one byte fires, EOF disarms
+    int call_fd;                // a memfd holding the call once fired
+};
+
+// The call of an armed jail, as the caller writes it into the memfd: offsets
+// from the message's start. Strings end with NUL; argv and envp are arrays of
+// string offsets ending with 0.
+struct wd_call {
+    uint64_t size;              // bytes of the whole message
+    uint64_t path;
+    uint64_t cwd;
+    uint64_t argv;
+    uint64_t envp;
+    uint64_t files;             // struct wd_call_file[n_files]
+    uint64_t n_files;
+    uint64_t rlimits;           // struct wd_rlimit[n_rlimits]
+    uint64_t n_rlimits;
+};
+
+struct wd_call_file {
+    uint64_t target;            // absolute path inside the jail's root
+    uint64_t data;
+    uint64_t len;
+    uint32_t mode;
+    uint32_t reserved;
 };
 
 struct wd_spawned {
     pid_t pid;                  // the jail's init, as seen from the caller
     int pidfd;
     int report_fd;              // init writes one struct wd_report when the payload ends
+    int error_fd;               // an armed jail's setup errors (see wd_fire), else -1
     int error_errno;
     char error[512];            // a setup error, empty on success
 };
@@ -112,7 +144,14 @@ struct wd_report {
 };
 
 // Starts a jail. Returns 0 and fills `out`, or -1 with out->error set.
+// An armed jail (config->armed) is released and left to build its root:
+// out->error_fd then holds the read end of its setup errors, for wd_fire.
 int wd_spawn(const struct wd_config *config, struct wd_spawned *out);
+
+// Fires an armed jail whose call is already in its memfd: one byte on
+// `arm_fd`, then its setup errors are read from `error_fd` until the payload
+// has started. Returns 0, or -1 with out->error set.
+int wd_fire(int arm_fd, int error_fd, struct wd_spawned *out);
 
 // Creates a network namespace with only loopback up, returns an fd to it or
 // -errno. Needs CAP_SYS_ADMIN in the caller's user namespace.
