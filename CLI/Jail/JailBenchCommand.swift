@@ -19,6 +19,8 @@ struct JailBenchCommand: ParsableCommand {
     @Flag(help: "Print {\"samples_ns\": [...], ...} for scripts.") var json = false
     @Flag(name: .customLong("fresh-net"), help: "Give every run its own new network namespace instead of joining a pre-made one.")
     var freshNet = false
+    @Flag(help: "Run each round in a jail armed before it (the caller's network namespace), as a worker's exec calls do; arming is not timed.")
+    var armed = false
     @Argument(parsing: .captureForPassthrough, help: "-- PROGRAM ARGS…")
     var command: [String] = []
 
@@ -27,7 +29,11 @@ struct JailBenchCommand: ParsableCommand {
         var config = try options.config(command: argv)
         let jail = try options.jail()
         var netns: NetworkNamespace?
-        if !freshNet && options.net == "isolated" && jail.facts.isRoot {
+        let arming = armed ? JailArming(jail: jail) : nil
+        defer { arming?.stop() }
+        if armed {
+            config.network = .inherit
+        } else if !freshNet && options.net == "isolated" && jail.facts.isRoot {
             let ns = try NetworkNamespace()
             config.network = .join(path: ns.path)
             netns = ns
@@ -35,8 +41,11 @@ struct JailBenchCommand: ParsableCommand {
         var samples: [UInt64] = []
         var setup: [Double] = []
         for i in 0..<(warmup + rounds) {
+            if let arming {
+                for _ in 0..<2000 where !arming.isReady { usleep(1000) }
+            }
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let outcome = jail.run(config, keepOutput: false)
+            let outcome = jail.run(config, keepOutput: false, arming: arming)
             let t1 = DispatchTime.now().uptimeNanoseconds
             guard outcome.result.status == .ok else {
                 throw ValidationError("run \(i) ended with \(outcome.result.status.rawValue): \(outcome.result.message ?? "")")
@@ -54,11 +63,13 @@ struct JailBenchCommand: ParsableCommand {
         if json {
             let doc: [String: Any] = ["samples_ns": samples, "median_ms": median, "p90_ms": p90,
                                       "setup_median_ms": setupMedian, "cgroups": jail.cgroups != nil,
-                                      "network": freshNet ? "fresh" : (netns != nil ? "joined" : options.net)]
+                                      "network": armed ? "inherit" : freshNet ? "fresh" : (netns != nil ? "joined" : options.net),
+                                      "armed_runs": arming?.firedCount ?? 0]
             let data = try JSONSerialization.data(withJSONObject: doc, options: [.sortedKeys])
             FileHandle.standardOutput.write(data + Data("\n".utf8))
         } else {
-            print(String(format: "%d runs: median %.3f ms, p90 %.3f ms (setup to execve: median %.3f ms)", rounds, median, p90, setupMedian))
+            print(String(format: "%d runs: median %.3f ms, p90 %.3f ms (setup to execve: median %.3f ms)", rounds, median, p90, setupMedian)
+                  + (arming.map { " in armed jails: \($0.firedCount) of \(warmup + rounds)" } ?? ""))
         }
     }
 }

@@ -238,8 +238,10 @@ static char *const *call_strings(char *base, uint64_t size, uint64_t offset, int
 // call: `run` becomes `cfg` with the call's program, arguments, environment,
 // directory and rlimits, and the call's files are written into the root.
 static void take_call(const struct wd_config *cfg, struct wd_config *run, int err_fd) {
-    char go;
+    // Tells the caller the root is built (it need not read this).
+    char go = 'a';
     ssize_t n;
+    do { n = send(cfg->arm_fd, &go, 1, MSG_NOSIGNAL); } while (n < 0 && errno == EINTR);
     do { n = read(cfg->arm_fd, &go, 1); } while (n < 0 && errno == EINTR);
     if (n != 1) _exit(0);
     close(cfg->arm_fd);

@@ -43,6 +43,12 @@ final class ArmedJail: @unchecked Sendable {
         self.fds.adopt(errors)
     }
 
+    /// Whether the init has built the root and waits for its call.
+    var isWaiting: Bool {
+        var p = pollfd(fd: fire, events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) == 1
+    }
+
     /// Kills the waiting init; its slot goes back to the pool once it is reaped.
     func discard(pool: CgroupPool?) {
         _ = wd_pidfd_signal(pidfd, SIGKILL)
@@ -124,22 +130,26 @@ public final class JailArming: Sendable {
             && config.files.reduce(0) { $0 + $1.contents.count } <= fileBytes
     }
 
-    /// The armed jail, when one is ready for `config`; arms the next either way.
+    /// The armed jail, when one is ready for `config`.
     func take(for config: JailConfig) -> ArmedJail? {
-        let template = ArmTemplate(config)
-        let (ready, arm) = state.withLock { s -> (ArmedJail?, Bool) in
-            let ready = s.ready
-            s.ready = nil
-            let arm = !s.arming && !s.stopped && s.failures < Self.maxFailures
-            if arm { s.arming = true }
-            return (ready, arm)
+        guard let ready = state.withLock({ s -> ArmedJail? in defer { s.ready = nil }; return s.ready }) else { return nil }
+        guard ready.template == ArmTemplate(config) else {
+            ready.discard(pool: jail.cgroups)
+            return nil
         }
-        var taken: ArmedJail?
-        if let ready {
-            if ready.template == template { taken = ready } else { ready.discard(pool: jail.cgroups) }
+        return ready
+    }
+
+    /// Arms a jail for runs like `config` in the background, unless one is
+    /// ready or being armed. Called once a run's payload has started, so that
+    /// arming does not compete with that run's own set-up.
+    func armNext(_ config: JailConfig) {
+        let arm = state.withLock { s -> Bool in
+            guard s.ready == nil, !s.arming, !s.stopped, s.failures < Self.maxFailures else { return false }
+            s.arming = true
+            return true
         }
         if arm { armInBackground(config) }
-        return taken
     }
 
     func succeeded() {
@@ -152,8 +162,8 @@ public final class JailArming: Sendable {
     /// Runs that took an armed jail.
     public var firedCount: Int { state.withLock { $0.fired } }
 
-    /// Whether a jail is armed and waiting.
-    public var isReady: Bool { state.withLock { $0.ready != nil } }
+    /// Whether a jail is armed, its root built, waiting for its call.
+    public var isReady: Bool { state.withLock { $0.ready?.isWaiting ?? false } }
 
     /// Discards the armed jail and arms no more.
     public func stop() {
@@ -167,11 +177,10 @@ public final class JailArming: Sendable {
 
     private func armInBackground(_ config: JailConfig) {
         let jail = self.jail
-        let started = DetachedThread.start { [self] in
-            var armed: ArmedJail?
-            // From the thread that lives as long as the process: the init's
-            // parent-death signal fires when its cloning thread ends.
-            SpawnThread.shared.perform { armed = try? jail.arm(config) }
+        // On the thread that lives as long as the process: the init's
+        // parent-death signal fires when its cloning thread ends.
+        SpawnThread.shared.submit { [self] in
+            let armed = try? jail.arm(config)
             let discard = state.withLock { s -> ArmedJail? in
                 s.arming = false
                 if armed == nil { s.failures += 1 }
@@ -181,7 +190,6 @@ public final class JailArming: Sendable {
             }
             discard?.discard(pool: jail.cgroups)
         }
-        if !started { state.withLock { $0.arming = false } }
     }
 }
 

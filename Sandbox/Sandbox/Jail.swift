@@ -52,8 +52,15 @@ public final class Jail: Sendable {
                     onOutput: ((OutputStream, UnsafeRawBufferPointer) -> Void)? = nil,
                     onStarted: (() -> Void)? = nil, arming: JailArming? = nil) -> JailOutcome {
         let start = Clock.now()
-        if let arming, JailArming.fits(config, stdin: stdin), let armed = arming.take(for: config) {
-            if let outcome = fire(armed, config, stdin: stdin, keepOutput: keepOutput, cancellation: cancellation,
+        var onStarted = onStarted
+        if let arming, JailArming.fits(config, stdin: stdin) {
+            let started = onStarted
+            onStarted = {
+                arming.armNext(config)
+                started?()
+            }
+            if let armed = arming.take(for: config),
+               let outcome = fire(armed, config, stdin: stdin, keepOutput: keepOutput, cancellation: cancellation,
                                   onStarted: onStarted, onOutput: onOutput, start: start) {
                 arming.succeeded()
                 return outcome

@@ -3,8 +3,10 @@ import Glibc
 #endif
 
 /// A thread that lives as long as the process, for work that changes the
-/// namespaces of the thread doing it (a network namespace being made) and
-/// must not happen on pool threads that may retire meanwhile.
+/// namespaces of the thread doing it (a network namespace being made) or
+/// clones a child that must outlive the call that asked for it (an armed
+/// jail, whose parent-death signal follows its cloning thread), and must not
+/// happen on pool threads that may retire meanwhile.
 final class SpawnThread: @unchecked Sendable {
     static let shared = SpawnThread()
 
@@ -44,6 +46,14 @@ final class SpawnThread: @unchecked Sendable {
             while !job.done { pthread_cond_wait(&finished, &mutex) }
             pthread_mutex_unlock(&mutex)
         }
+    }
+
+    /// Queues `body` to run on the spawn thread, without waiting for it.
+    func submit(_ body: @escaping @Sendable () -> Void) {
+        pthread_mutex_lock(&mutex)
+        queue.append(Job(body))
+        pthread_cond_signal(&wake)
+        pthread_mutex_unlock(&mutex)
     }
 
     private func loop() {

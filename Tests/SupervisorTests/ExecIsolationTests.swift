@@ -54,6 +54,40 @@ struct ExecIsolationTests {
         }
     }
 
+    /// The next call's jail is armed while a call runs: a call that plants
+    /// files, leaves processes behind and looks for other jails finds nothing,
+    /// and the calls after it see nothing of it.
+    @Test func aCallLeavesNothingForTheCallsAfterIt() async throws {
+        try await withLiveDaemon { daemon in
+            let (_, key) = try await daemon.tenantWithKey("planter")
+            let plant = try await daemon.run(key, "bash", """
+                echo planted > /tmp/planted
+                echo planted > /code/planted 2>/dev/null && echo wrote-code
+                echo planted > /planted 2>/dev/null && echo wrote-root
+                (setsid sleep 300 </dev/null >/dev/null 2>&1 &)
+                (trap '' TERM HUP; exec -a lingering sleep 300) </dev/null >/dev/null 2>&1 &
+                # Other jails' roots and processes, as far as this one can see.
+                ls /proc | grep -c '^[0-9]'
+                ls /proc/*/root/code/ 2>/dev/null | grep -v -e '^main' -e '^$' -e ':$' || true
+                """)
+            let planted = plant["stdout"] as? String ?? ""
+            #expect(!planted.contains("wrote-code") && !planted.contains("wrote-root"), "\(planted)")
+            let count = Int(planted.split(separator: "\n").first ?? "") ?? 999
+            #expect(count <= 8, "the call saw \(count) processes: \(planted)")
+            #expect(planted.split(separator: "\n").count == 1, "the call saw other jails' files: \(planted)")
+
+            for _ in 0..<3 {
+                let next = try await daemon.run(key, "bash", """
+                    ls -A /tmp /code; ls /planted 2>/dev/null
+                    cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '
+                    """)
+                let seen = next["stdout"] as? String ?? ""
+                #expect(!seen.contains("planted") && !seen.contains("lingering") && !seen.contains("sleep"), "\(seen)")
+            }
+            #expect(Live.processes(containing: "lingering").isEmpty, "a call's process outlived it")
+        }
+    }
+
     @Test func toolProcessesRunAsUnprivilegedIdsDistinctPerTenant() async throws {
         try await withLiveDaemon { daemon in
             let (_, aliceKey) = try await daemon.tenantWithKey("alice")

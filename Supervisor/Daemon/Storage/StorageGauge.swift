@@ -27,7 +27,9 @@ struct StorageGauge: Sendable {
         Task {
             try? await Task.sleep(for: .milliseconds(500))
             waiting.withLockedValue { _ = $0.remove(tenant.id) }
-            _ = await refresh(tenant, limit: limit, requestID: requestID)
+            // Suspended or deleted meanwhile: measuring would start its worker again.
+            guard let current = try? await store.tenant(id: tenant.id), current.status == .active else { return }
+            _ = await refresh(current, limit: limit, requestID: requestID)
         }
     }
 

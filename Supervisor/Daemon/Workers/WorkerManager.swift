@@ -47,6 +47,8 @@ public actor WorkerManager {
     static let degradedFor: TimeInterval = 60
 
     private var slots: [String: Slot] = [:]
+    /// Tenants deleted while this node ran (ids are never reused): no worker starts for them again.
+    private var deleted: Set<String> = []
     private let settings: WorkerSettings
     /// The tenant's plan caps for its cgroup (memory, processes), read when its worker starts.
     private var capsProvider: (@Sendable (Tenant) async -> TenantCaps)?
@@ -110,6 +112,10 @@ public actor WorkerManager {
 
     /// The tenant's worker, started if needed; pair with `release`.
     func acquire(_ tenant: Tenant) async throws -> WorkerProcess {
+        // A call authenticated just before the deletion must not bring the worker (and the workspace) back.
+        if deleted.contains(tenant.id) {
+            throw APIError.unauthenticated("tenant \(tenant.id) was deleted")
+        }
         var slot = slots[tenant.id] ?? Slot()
         if let until = slot.degradedUntil, until > Date() {
             throw APIError(.serviceUnavailable, code: "worker_degraded",
@@ -303,6 +309,7 @@ public actor WorkerManager {
     /// Stops the tenant's worker (suspend, delete, idle, shutdown). With the
     /// tenant's new status, calls cut short answer as that tenant's new calls do.
     func stop(_ tenantID: String, graceMs: Int = 2000, tenantStatus: TenantStatus? = nil) {
+        if tenantStatus == .deleted { deleted.insert(tenantID) }
         slots[tenantID]?.process?.stop(graceMs: graceMs, reason: tenantStatus.map { .tenant($0) } ?? .requested)
     }
 
