@@ -11,6 +11,7 @@ tenants and keys through the admin CLI, then measures in one run:
   throughput  `true` in bash spread over --tenants tenants from --clients
               client threads for --seconds: calls/s, p50, p99
   memory      Pss (shared pages counted once) of each idle worker's processes
+              (the worker, the jail it keeps armed, its tenant jail's init)
               and of the supervisor, from /proc/PID/smaps_rollup
 
 Usage: scripts/bench/exec.py [--warden .build/release/warden] [--tenants 100]
@@ -250,14 +251,21 @@ def main():
         time.sleep(1)
         # This daemon's workers only: each one's parent is its jail's init (a
         # small copy of the supervisor's image), whose parent is the supervisor.
-        pairs = [(p, parent_of(p)) for p in processes_named("/opt/warden/warden-worker")]
+        named = processes_named("/opt/warden/warden-worker")
+        pairs = [(p, parent_of(p)) for p in named]
         pairs = [(p, init) for p, init in pairs if init and parent_of(init) == d.proc.pid]
-        per_worker = [pss_kb(p) for p, _ in pairs]
+        # A worker that has run a call keeps the next call's jail armed: that
+        # jail's init is a copy of the worker (same command line), its child.
+        armed = {}
+        for p in named:
+            armed.setdefault(parent_of(p), []).append(p)
+        per_worker = [pss_kb(p) + sum(pss_kb(c) for c in armed.get(p, [])) for p, _ in pairs]
+        armed_count = sum(1 for p, _ in pairs if armed.get(p))
         per_init = [pss_kb(init) for _, init in pairs]
         workers = pairs
         # The supervisor's cgroup janitor (one per daemon, as root).
         janitors = [p for p in processes_named("warden cgroup janitor") if parent_of(p) == d.proc.pid]
-        out["memory"] = {"idle_workers": len(workers),
+        out["memory"] = {"idle_workers": len(workers), "workers_with_armed_jail": armed_count,
                          "janitor_pss_kb": sum(pss_kb(p) for p in janitors),
                          "worker_pss_median_kb": statistics.median(per_worker) if per_worker else None,
                          "jail_init_pss_median_kb": statistics.median(per_init) if per_init else None,
@@ -287,7 +295,8 @@ def main():
     print(f"cold first call: median {c['median']:.1f} ms, max {c['max']:.1f} ms")
     print(f"throughput bash true over {t['tenants']} tenants, {t['clients']} clients: "
           f"{t['calls_per_second']:.0f} calls/s, p50 {t['p50_ms']:.1f} ms, p99 {t['p99_ms']:.1f} ms, errors {t['errors']}")
-    print(f"idle worker Pss median {m['worker_pss_median_kb']} kB (+ jail init {m['jail_init_pss_median_kb']} kB) "
+    print(f"idle worker Pss median {m['worker_pss_median_kb']} kB with its armed jail ({m['workers_with_armed_jail']} armed)"
+          f" (+ jail init {m['jail_init_pss_median_kb']} kB) "
           f"over {m['idle_workers']} workers; supervisor Pss {m['supervisor_pss_kb_with_workers']} kB with them "
           f"(+ cgroup janitor {m['janitor_pss_kb']} kB), "
           f"{m['supervisor_pss_kb']} kB with {m['tenants']} tenants")

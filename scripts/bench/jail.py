@@ -12,12 +12,15 @@ Payloads: /bin/true, python3 -c pass, node -e 0 (Debian's /usr/bin/python3 and
   nsjail+cgroup   the same plus a per-run memory and pids cgroup (v1)
   warden run      warden jail run -- CMD
   warden inproc   warden jail bench --json: the Sandbox API's spawn-to-exit, in process
+  warden armed    the same, each run in a jail armed before it (--armed), as a
+                  worker's exec calls run; the caller's network namespace
 
 Every external command is timed the same way: time.perf_counter_ns around
 os.posix_spawn + os.waitpid, stdio on /dev/null. Each round runs the
 (tool, payload) pairs in a new random order, with one untimed warm-up run per
 pair. A missing tool is reported and skipped. Nothing here opens a socket:
-every jail gets its own network namespace or none.
+every jail gets its own network namespace or none, but for `warden armed`,
+whose payloads (these three) open none either.
 """
 import argparse
 import json
@@ -43,6 +46,7 @@ ETC = ["/etc/ld.so.cache", "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/reso
        "/etc/nsswitch.conf", "/etc/ssl/certs"]
 BPF_FD = 10  # bwrap --seccomp reads the filter from this fd, opened afresh for every run
 INPROC = "warden inproc"
+ARMED = "warden armed"
 
 
 def note(notes, text):
@@ -279,9 +283,9 @@ class External:
 
 
 class WardenInProcess:
-    def __init__(self, warden, payload, cmd):
-        self.tool, self.payload = INPROC, payload
-        self.argv = [warden, "jail", "bench", "--json", "--rounds"]
+    def __init__(self, warden, payload, cmd, armed=False):
+        self.tool, self.payload = (ARMED if armed else INPROC), payload
+        self.argv = [warden, "jail", "bench", "--json"] + (["--armed"] if armed else []) + ["--rounds"]
         self.cmd = cmd
 
     def _call(self, n):
@@ -383,6 +387,7 @@ def main():
             warden = args.warden
             tools["warden run"] = lambda label, cmd: External("warden run", label, [warden, "jail", "run", "--"] + cmd)
             tools[INPROC] = lambda label, cmd: WardenInProcess(warden, label, cmd)
+            tools[ARMED] = lambda label, cmd: WardenInProcess(warden, label, cmd, armed=True)
         else:
             note(notes, f"warden binary not found at {args.warden} (swift build -c release, or --warden PATH): "
                         "warden run and warden inproc skipped")
