@@ -251,6 +251,44 @@ struct WorkerFailureTests {
         }
     }
 
+    /// A worker frozen (SIGSTOP) cannot answer the stop it is sent: a graceful
+    /// stop of `warden serve` kills it once the grace is over, and ends
+    /// without leaving a process, a cgroup or a loop device behind.
+    @Test func aStopAWorkerCannotAnswerEndsInAKillAndLeavesNothing() async throws {
+        let warden = try #require(Live.builtBinary("warden"), "warden must be built beside the test bundle")
+        let directory = try TemporaryDirectory()
+        let stateDirectory = directory.path + "/state"
+        let serve = try ServeProcess(binary: warden, stateDirectory: stateDirectory, logPath: directory.path + "/serve.log",
+                                     arguments: ["--shutdown-grace", "1"])
+        defer { serve.stop() }
+        let port = try #require(await serve.waitForPort(), "warden serve did not start:\n\(serve.log)")
+        let admin = AdminClient(stateDirectory: stateDirectory, timeout: .seconds(60))
+        let tenant = try await admin.createTenant(name: "frozen", plan: "pro")
+        let token = try await admin.issueKey(for: tenant.id).token
+        let first = try await LocalHTTPClient.send(
+            "POST", "/v1/exec", to: .tcp(host: "127.0.0.1", port: port), headers: bearer(token),
+            body: Live.json(["language": "bash", "code": "echo up"]), timeout: .seconds(60))
+        #expect(first.status == 200, "\(String(decoding: first.body, as: UTF8.self))")
+        let worker = try #require(try await admin.workers().first { $0.tenantID == tenant.id }?.pid)
+        let everything = Set([worker] + Live.descendants(of: worker))
+        kill(worker, SIGSTOP)
+
+        let stopping = ContinuousClock.now
+        await serve.stopAndWait()
+        let took = ContinuousClock.now - stopping
+        // The grace (1 s), the worker's own bound (1 s more), the kill: far from the harness's 45 s.
+        #expect(took < .seconds(30), "the stop took \(took):\n\(serve.log)")
+        #expect(everything.allSatisfy { !Live.isAlive($0) }, "left: \(everything.filter(Live.isAlive))")
+        let log = serve.log
+        #expect(log.contains("workers stopped") && log.contains("left_running=0"), "\(log)")
+        if Live.isRoot {
+            #expect(await Live.eventually(within: 10) { Live.tenantCgroups([tenant.id]).isEmpty },
+                    "cgroups left: \(Live.tenantCgroups([tenant.id]))")
+            #expect(await Live.eventually(within: 10) { Live.loopDevices(backing: stateDirectory).isEmpty },
+                    "loop devices left: \(Live.loopDevices(backing: stateDirectory))")
+        }
+    }
+
     @Test func killingTheSupervisorLeavesNothingBehindAndARestartSweeps() async throws {
         let warden = try #require(Live.builtBinary("warden"), "warden must be built beside the test bundle")
         let directory = try TemporaryDirectory()

@@ -23,6 +23,26 @@ struct WorkspaceUsageTests {
         #expect(after.usedBytes < 100 << 10, "\(after)")
     }
 
+    @Test("a measurement never takes a tenant's call slot, nor one of its own")
+    func measurementBesideAFullWorker() throws {
+        let worker = try WorkerHarness.start(maxCalls: 1)
+        defer { worker.stop() }
+        try worker.call(1, .exec, ExecArgs(language: "bash", code: "sleep 2; echo slow"))
+        usleep(300_000)
+        #expect(worker.framesSoFar(callID: 1).isEmpty, "the slow call ended early")
+        // The one slot is taken: the measurement runs all the same...
+        let usage = try worker.result(WorkspaceUsage.self, worker.run(2, .workspaceUsage, WorkspaceUsageArgs()))
+        #expect(usage.complete)
+        // ...and a second call of the tenant is still refused.
+        let refused = try worker.error(worker.run(3, .exec, ExecArgs(language: "bash", code: "echo second")))
+        #expect(refused.code == .busy, "\(refused)")
+        let slow = try worker.result(ExecResult.self, worker.waitEnd(callID: 1))
+        #expect(slow.stdout == "slow\n")
+        // Once the slow call has ended, the measurement did not keep its place.
+        let next = try worker.exec(4, ExecArgs(language: "bash", code: "echo next"))
+        #expect(next.stdout == "next\n")
+    }
+
     @Test("a workspace of its own is measured by its statfs")
     func filesystem() throws {
         let worker = try WorkerHarness.start(workspaceBytes: 1 << 20, storage: .filesystem)

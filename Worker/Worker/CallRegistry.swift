@@ -9,6 +9,8 @@ final class CallRegistry: Sendable {
 
     private struct State {
         var calls: [UInt32: JailCancellation] = [:]
+        /// Calls that do not count against maxCalls (the supervisor's own bookkeeping).
+        var uncounted: Set<UInt32> = []
         var threads = 0
         var closed = false
         /// Calls cancelled because the worker is going away, not by the caller.
@@ -22,15 +24,18 @@ final class CallRegistry: Sendable {
         self.maxCalls = maxCalls
     }
 
-    func admit(_ id: UInt32) -> Admission {
+    /// `counted: false` for the supervisor's own measurements, which must
+    /// never take the place of a tenant's call.
+    func admit(_ id: UInt32, counted: Bool = true) -> Admission {
         state.withLock { s in
             if s.closed { return .closed }
             if s.calls[id] != nil { return .duplicate }
             // Counted by calls, not threads: a call whose result is on its way
             // out has freed its place, so the caller's next call is never refused.
-            if s.calls.count >= maxCalls { return .busy }
+            if counted && s.calls.count - s.uncounted.count >= maxCalls { return .busy }
             let cancellation = JailCancellation()
             s.calls[id] = cancellation
+            if !counted { s.uncounted.insert(id) }
             s.threads += 1
             return .admitted(cancellation)
         }
@@ -40,6 +45,7 @@ final class CallRegistry: Sendable {
     func release(_ id: UInt32) -> Bool {
         state.withLock { s in
             s.calls[id] = nil
+            s.uncounted.remove(id)
             return s.cancelledForShutdown.remove(id) != nil
         }
     }

@@ -61,7 +61,7 @@ final class Session: Sendable {
             return send(ErrorReply(.invalidRequest, "call id 0 is reserved for HELLO, PING and SHUTDOWN; number calls from 1"), id: 0)
         }
         let cancellation: JailCancellation
-        switch calls.admit(id) {
+        switch calls.admit(id, counted: !Self.isMeasurement(frame)) {
         case .admitted(let c): cancellation = c
         case .closed: return send(ErrorReply(.busy, "the worker is shutting down; retry the call"), id: id)
         case .busy: return send(ErrorReply(.busy, "this tenant already runs \(calls.maxCalls) calls at once; retry when one ends"), id: id)
@@ -79,6 +79,12 @@ final class Session: Sendable {
             calls.threadFinished()
             send(ErrorReply(.internal, "the worker could not start a thread for the call; the tenant may be at its process limit"), id: id)
         }
+    }
+
+    /// The supervisor's workspace measurement (a small CALL; larger ones are not
+    /// decoded twice): it runs beside a tenant's calls, never in their place.
+    static func isMeasurement(_ frame: Frame) -> Bool {
+        frame.payload.count < 256 && (try? ArgumentDecoding.header(of: frame.payload).tool) == Tool.workspaceUsage.rawValue
     }
 
     /// Stops taking calls, lets running ones finish within the grace period,
