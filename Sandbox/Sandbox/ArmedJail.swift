@@ -106,6 +106,9 @@ public final class JailArming: Sendable {
     static let fileBytes = 8 << 20
     /// Arming stops after this many failed arms in a row (a host where it cannot work).
     static let maxFailures = 3
+    /// Arming starts with the second run that fits: a worker that runs one
+    /// call and goes idle would only pay for a jail it never uses.
+    static let runsBeforeArming = 2
 
     private struct State {
         var ready: ArmedJail?
@@ -113,6 +116,7 @@ public final class JailArming: Sendable {
         var failures = 0
         var stopped = false
         var fired = 0
+        var started = 0
     }
 
     let jail: Jail
@@ -141,11 +145,14 @@ public final class JailArming: Sendable {
     }
 
     /// Arms a jail for runs like `config` in the background, unless one is
-    /// ready or being armed. Called once a run's payload has started, so that
-    /// arming does not compete with that run's own set-up.
+    /// ready or being armed, or this is the first run. Called once a run's
+    /// payload has started, so that arming does not compete with that run's
+    /// own set-up.
     func armNext(_ config: JailConfig) {
         let arm = state.withLock { s -> Bool in
-            guard s.ready == nil, !s.arming, !s.stopped, s.failures < Self.maxFailures else { return false }
+            s.started += 1
+            guard s.started >= Self.runsBeforeArming, s.ready == nil, !s.arming, !s.stopped,
+                  s.failures < Self.maxFailures else { return false }
             s.arming = true
             return true
         }
