@@ -262,7 +262,7 @@ static void take_call(const struct wd_config *cfg, struct wd_config *run, int er
     if (!run->path || !run->cwd) { errno = EINVAL; die(err_fd, "the call's program or directory", NULL); }
     run->argv = call_strings(base, size, call->argv, err_fd);
     run->envp = call_strings(base, size, call->envp, err_fd);
-    if (call->n_rlimits > 64 || call->rlimits % 8 ||
+    if (call->n_rlimits > 64 || call->rlimits > size || call->rlimits % 8 ||
         call->rlimits + call->n_rlimits * sizeof(struct wd_rlimit) > size) {
         errno = EINVAL;
         die(err_fd, "the call's rlimits", NULL);
@@ -270,7 +270,7 @@ static void take_call(const struct wd_config *cfg, struct wd_config *run, int er
     run->rlimits = (const struct wd_rlimit *)(base + call->rlimits);
     run->n_rlimits = call->n_rlimits;
 
-    if (call->n_files > WD_MAX_MOUNTS || call->files % 8 ||
+    if (call->n_files > WD_MAX_MOUNTS || call->files > size || call->files % 8 ||
         call->files + call->n_files * sizeof(struct wd_call_file) > size) {
         errno = EINVAL;
         die(err_fd, "the call's files", NULL);
