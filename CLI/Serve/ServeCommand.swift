@@ -115,7 +115,6 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("egress-connect-timeout-ms"), help: "How long the egress proxy waits for an origin to accept a connection (default 10000).")
     var egressConnectTimeoutMs: Int?
-
     @Option(name: .customLong("node-id"), help: "This node's id among nodes sharing a PostgreSQL store (default: the host name).")
     var nodeID: String?
 

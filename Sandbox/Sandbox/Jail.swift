@@ -297,7 +297,7 @@ public final class Jail: Sendable {
         throw SandboxError.invalidConfig("command \(command) was not found in the jail's PATH (\(path))")
     }
 
-    func explain(_ message: String, errno err: Int32, identity: IdentityPlan) -> String {
+    private func explain(_ message: String, errno err: Int32, identity: IdentityPlan) -> String {
         if message.hasPrefix("open bind source"), err == EACCES, let base = identity.hostBase {
             return "\(message) (the jail's ids map to host uids from \(base): make the source reachable by them)"
         }

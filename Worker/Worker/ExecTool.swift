@@ -11,7 +11,7 @@ final class ExecTool: Sendable {
     private let socket: FrameSocket
     private let egress: EgressBridge?
     private let identity = ToolIdentity.choose(payloadID: ExecTool.payloadID, wanted: ExecTool.nestedIDs)
-    /// The next call's jail, made ready once this worker has run its first call.
+    /// The next call's jail, made ready from this worker's second call on.
     private let arming: JailArming
 
     /// Where the tool jail sees the call's code (read-only) and the workspace (read-write).

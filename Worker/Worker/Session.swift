@@ -60,8 +60,11 @@ final class Session: Sendable {
         guard id != 0 else {
             return send(ErrorReply(.invalidRequest, "call id 0 is reserved for HELLO, PING and SHUTDOWN; number calls from 1"), id: 0)
         }
+        let header: CallHeader
+        do throws(ErrorReply) { header = try ArgumentDecoding.header(of: frame.payload) } catch { return send(error, id: id) }
+        // The supervisor's workspace measurement runs beside a tenant's calls, never in their place.
         let cancellation: JailCancellation
-        switch calls.admit(id, counted: !Self.isMeasurement(frame)) {
+        switch calls.admit(id, counted: header.tool != Tool.workspaceUsage.rawValue) {
         case .admitted(let c): cancellation = c
         case .closed: return send(ErrorReply(.busy, "the worker is shutting down; retry the call"), id: id)
         case .busy: return send(ErrorReply(.busy, "this tenant already runs \(calls.maxCalls) calls at once; retry when one ends"), id: id)
@@ -69,7 +72,7 @@ final class Session: Sendable {
         }
         let socket = self.socket
         let started = DetachedThread.start {
-            var reply = tools.handle(frame, cancellation: cancellation)
+            var reply = tools.handle(frame, header: header, cancellation: cancellation)
             if calls.release(id) { reply = ToolRunner.markedAsShutdown(reply) }
             do { try socket.write(reply) } catch { Log.line("call \(id): could not send its result: \(error)") }
             calls.threadFinished()
@@ -79,12 +82,6 @@ final class Session: Sendable {
             calls.threadFinished()
             send(ErrorReply(.internal, "the worker could not start a thread for the call; the tenant may be at its process limit"), id: id)
         }
-    }
-
-    /// The supervisor's workspace measurement (a small CALL; larger ones are not
-    /// decoded twice): it runs beside a tenant's calls, never in their place.
-    static func isMeasurement(_ frame: Frame) -> Bool {
-        frame.payload.count < 256 && (try? ArgumentDecoding.header(of: frame.payload).tool) == Tool.workspaceUsage.rawValue
     }
 
     /// Stops taking calls, lets running ones finish within the grace period,

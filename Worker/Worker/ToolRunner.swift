@@ -36,10 +36,9 @@ final class ToolRunner: Sendable {
         storage = hello.storage ?? .directory
     }
 
-    func handle(_ frame: Frame, cancellation: JailCancellation) -> Frame {
+    func handle(_ frame: Frame, header: CallHeader, cancellation: JailCancellation) -> Frame {
         let id = frame.callID
         do throws(ErrorReply) {
-            let header = try ArgumentDecoding.header(of: frame.payload)
             guard let tool = Tool(rawValue: header.tool) else {
                 let known = Tool.allCases.map(\.rawValue).joined(separator: ", ")
                 throw ErrorReply(.invalidRequest, "unknown tool \"\(header.tool)\"; this worker serves \(known)")
